@@ -1,0 +1,124 @@
+// Package cpu describes the simulated processors: their model (what
+// /proc/cpuinfo reports), their topology and which of them are online.
+package cpu
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Model is what CPUID tells the kernel about a processor.
+type Model struct {
+	VendorID    string
+	Family      int
+	Model       int
+	ModelName   string
+	Stepping    int
+	Microcode   uint32
+	KHz         uint64 // base frequency
+	CacheKB     int    // last-level cache
+	CPUIDLevel  int
+	Flags       []string
+	VMXFlags    []string
+	Bugs        []string
+	ClflushSize int
+	AddrPhys    int // address sizes in bits
+	AddrVirt    int
+}
+
+// BogoMIPS is the calibrated delay-loop speed: twice the TSC frequency in
+// MHz on x86 (lpj from the TSC), printed with two decimals.
+func (m *Model) BogoMIPS() string {
+	hundredths := m.KHz * 2 / 10
+	return fmt.Sprintf("%d.%02d", hundredths/100, hundredths%100)
+}
+
+// XeonGold6230 is a Cascade Lake server CPU with VT-x: a common cloud and
+// lab machine, so its cpuinfo is what ops tooling expects to parse.
+var XeonGold6230 = Model{
+	VendorID:    "GenuineIntel",
+	Family:      6,
+	Model:       85,
+	ModelName:   "Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz",
+	Stepping:    7,
+	Microcode:   0x5003604,
+	KHz:         2100000,
+	CacheKB:     28160,
+	CPUIDLevel:  22,
+	ClflushSize: 64,
+	AddrPhys:    46,
+	AddrVirt:    48,
+	Flags: strings.Fields(`fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca
+		cmov pat pse36 clflush dts acpi mmx fxsr sse sse2 ss ht tm pbe syscall nx
+		pdpe1gb rdtscp lm constant_tsc art arch_perfmon pebs bts rep_good nopl
+		xtopology nonstop_tsc cpuid aperfmperf pni pclmulqdq dtes64 monitor ds_cpl
+		vmx smx est tm2 ssse3 sdbg fma cx16 xtpr pdcm pcid dca sse4_1 sse4_2 x2apic
+		movbe popcnt tsc_deadline_timer aes xsave avx f16c rdrand lahf_lm abm
+		3dnowprefetch cpuid_fault epb cat_l3 cdp_l3 intel_ppin ssbd mba ibrs ibpb
+		stibp ibrs_enhanced tpr_shadow flexpriority ept vpid ept_ad fsgsbase
+		tsc_adjust bmi1 avx2 smep bmi2 erms invpcid cqm mpx rdt_a avx512f avx512dq
+		rdseed adx smap clflushopt clwb intel_pt avx512cd avx512bw avx512vl
+		xsaveopt xsavec xgetbv1 xsaves cqm_llc cqm_occup_llc cqm_mbm_total
+		cqm_mbm_local dtherm ida arat pln pts pku ospke avx512_vnni md_clear
+		flush_l1d arch_capabilities`),
+	VMXFlags: strings.Fields(`vnmi preemption_timer posted_intr invvpid ept_x_only
+		ept_ad ept_1gb flexpriority apicv tsc_offset vtpr mtf vapic ept vpid
+		unrestricted_guest vapic_reg vid ple shadow_vmcs pml ept_mode_based_exec
+		tsc_scaling`),
+	Bugs: strings.Fields(`spectre_v1 spectre_v2 spec_store_bypass swapgs taa
+		itlb_multihit mmio_stale_data retbleed eibrs_pbrsb gds bhi its`),
+}
+
+// NrCPUsMax is CONFIG_NR_CPUS of a distribution kernel; kernel_max is one less.
+const NrCPUsMax = 8192
+
+// Set is the machine's CPUs: one socket of single-threaded cores, all
+// present and online. Topology and hotplug come with the interrupts-and-CPUs issue.
+type Set struct {
+	model  Model
+	nr     int
+	online []bool
+}
+
+// NewSet describes nr CPUs of one model.
+func NewSet(model Model, nr int) (*Set, error) {
+	if nr < 1 || nr > NrCPUsMax {
+		return nil, fmt.Errorf("cpus %d: want 1..%d", nr, NrCPUsMax)
+	}
+	s := &Set{model: model, nr: nr, online: make([]bool, nr)}
+	for i := range s.online {
+		s.online[i] = true
+	}
+	return s, nil
+}
+
+// Model is the processor model.
+func (s *Set) Model() *Model { return &s.model }
+
+// Possible is the number of possible (and present) CPUs, nr_cpu_ids.
+func (s *Set) Possible() int { return s.nr }
+
+// Online says whether a CPU is online.
+func (s *Set) Online(cpu int) bool { return cpu >= 0 && cpu < s.nr && s.online[cpu] }
+
+// OnlineList lists the online CPUs in ascending order.
+func (s *Set) OnlineList() []int {
+	var l []int
+	for i, on := range s.online {
+		if on {
+			l = append(l, i)
+		}
+	}
+	return l
+}
+
+// Topology is where a CPU sits, as cpuinfo and sysfs topology report it.
+type Topology struct {
+	PhysicalID, CoreID, APICID int
+	Siblings, Cores            int // logical CPUs and cores in the package
+}
+
+// Topology returns a CPU's place: one package, one thread per core.
+func (s *Set) Topology(cpu int) Topology {
+	return Topology{PhysicalID: 0, CoreID: cpu, APICID: cpu, Siblings: s.nr, Cores: s.nr}
+}

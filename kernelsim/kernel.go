@@ -1,0 +1,168 @@
+// Package kernelsim is the simulated Linux kernel: one Kernel value holds
+// the clock, the CPUs, memory, tasks, interrupts and the kernel log, and a
+// tick loop drives them. It knows nothing of FUSE; the views in procfs,
+// sysfs and devfs render its state and call its methods.
+//
+// Everything here is deterministic: one seeded random source, one
+// simulated clock, no host time except through Config.WallClock in
+// realtime mode, and no dependence on map order.
+package kernelsim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+
+	"ksim/kernelsim/clock"
+	"ksim/kernelsim/cpu"
+	"ksim/kernelsim/irq"
+	"ksim/kernelsim/mm"
+	"ksim/kernelsim/printk"
+	"ksim/kernelsim/sched"
+)
+
+// Config describes the machine to boot.
+type Config struct {
+	CPUs     int
+	MemBytes uint64
+	HZ       int // CONFIG_HZ
+	Seed     uint64
+	Clock    clock.Mode
+	Speed    float64 // realtime multiplier
+	// BootWallNs is the wall-clock time of boot in ns since the epoch. Zero
+	// means DefaultBootWallNs in manual mode and the host's time in realtime mode.
+	BootWallNs int64
+	// WallClock reads the host's clock in ns since the epoch. Realtime mode needs it.
+	WallClock func() int64
+	// Console receives kernel messages below the console log level.
+	Console  func(printk.Record)
+	Hostname string
+}
+
+// DefaultConfig is the machine `ksim mount` boots without flags.
+func DefaultConfig() Config {
+	return Config{CPUs: 4, MemBytes: 8 << 30, HZ: 250, Seed: 1, Clock: clock.Realtime, Speed: 1, Hostname: "ksim"}
+}
+
+// DefaultBootWallNs is the boot time of a manual-clock machine: 2026-01-01 00:00:00 UTC.
+const DefaultBootWallNs = 1767225600 * clock.NsecPerSec
+
+// ValidHZ are the CONFIG_HZ choices of kernel/Kconfig.hz.
+var ValidHZ = []int{100, 250, 300, 1000}
+
+// Kernel is one simulated machine. Its methods that touch state take the
+// kernel's lock; views read state inside Do.
+type Kernel struct {
+	mu  sync.Mutex
+	cfg Config
+	rng *rand.Rand
+
+	Clock *clock.Clock
+	CPUs  *cpu.Set
+	Mem   *mm.Memory
+	Sched *sched.Scheduler
+	IRQ   *irq.Stats
+	Log   *printk.Log
+	UTS   UTS
+
+	// Realtime driving: simulated time follows anchorSim + (wall - anchorWall) × speed.
+	mode       clock.Mode
+	speed      float64
+	anchorWall int64
+	anchorSim  uint64
+}
+
+// UTS is the kernel's names (struct new_utsname) and build banner.
+type UTS struct {
+	Sysname, Nodename, Release, Version, Machine, Domainname string
+	// Builder and Compiler complete the /proc/version banner.
+	Builder, Compiler string
+	Cmdline           string
+}
+
+// New boots a kernel: it lays out the machine, logs the boot and starts
+// the boot tasks, running the clock through the boot.
+func New(cfg Config) (*Kernel, error) {
+	if !validHZ(cfg.HZ) {
+		return nil, fmt.Errorf("hz %d: want one of %v", cfg.HZ, ValidHZ)
+	}
+	if cfg.Speed <= 0 {
+		return nil, fmt.Errorf("speed %g: want a positive factor", cfg.Speed)
+	}
+	if cfg.Clock == clock.Realtime && cfg.WallClock == nil {
+		return nil, fmt.Errorf("realtime clock needs a wall clock")
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "ksim"
+	}
+	bootWall := cfg.BootWallNs
+	if bootWall == 0 {
+		bootWall = DefaultBootWallNs
+		if cfg.Clock == clock.Realtime {
+			bootWall = cfg.WallClock()
+		}
+	}
+	k := &Kernel{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x6b73696d)), mode: cfg.Clock, speed: cfg.Speed}
+	var err error
+	if k.Clock, err = clock.New(cfg.HZ, bootWall); err != nil {
+		return nil, err
+	}
+	if k.CPUs, err = cpu.NewSet(cpu.XeonGold6230, cfg.CPUs); err != nil {
+		return nil, err
+	}
+	if k.Mem, err = mm.New(cfg.MemBytes, k.rng); err != nil {
+		return nil, err
+	}
+	k.Sched = sched.New(k.Clock, k.Mem, cfg.CPUs)
+	k.IRQ = irq.New(cfg.CPUs)
+	k.Log = printk.New(k.Clock, printk.DefaultBufLen, cfg.Console)
+	k.UTS = defaultUTS(cfg.Hostname)
+	if err := k.boot(); err != nil {
+		return nil, fmt.Errorf("boot: %w", err)
+	}
+	k.anchorRealtime()
+	return k, nil
+}
+
+func validHZ(hz int) bool {
+	for _, v := range ValidHZ {
+		if v == hz {
+			return true
+		}
+	}
+	return false
+}
+
+func defaultUTS(hostname string) UTS {
+	return UTS{
+		Sysname:    "Linux",
+		Nodename:   hostname,
+		Release:    "6.18.0-ksim",
+		Version:    "#1 SMP PREEMPT_DYNAMIC ksim 6.18.0-1 (2026-01-01)",
+		Machine:    "x86_64",
+		Domainname: "(none)",
+		Builder:    "ksim@ksim",
+		Compiler:   "gcc (Debian 14.2.0-19) 14.2.0, GNU ld (GNU Binutils for Debian) 2.44",
+		Cmdline:    "BOOT_IMAGE=/boot/vmlinuz-6.18.0-ksim root=/dev/vda1 ro quiet",
+	}
+}
+
+// Do runs fn with the kernel locked, after bringing a realtime clock up to
+// the host's time. Views render and write inside it.
+func (k *Kernel) Do(fn func() error) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.catchUp()
+	return fn()
+}
+
+// Sync brings a realtime clock up to the host's time; a driver calls it
+// periodically so the machine lives while nobody looks.
+func (k *Kernel) Sync() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.catchUp()
+}
+
+// RNG is the kernel's one random source. Callers hold the lock.
+func (k *Kernel) RNG() *rand.Rand { return k.rng }

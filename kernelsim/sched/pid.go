@@ -1,0 +1,69 @@
+package sched
+
+import (
+	"errors"
+	"fmt"
+)
+
+const (
+	// PidMaxLimit is PID_MAX_LIMIT on 64-bit (include/linux/threads.h): 4M.
+	PidMaxLimit = 4 * 1024 * 1024
+	// ReservedPids are skipped when allocation wraps (kernel/pid.c RESERVED_PIDS).
+	ReservedPids = 300
+	// PidMaxMin is the lowest pid_max accepted (kernel/pid.c pid_max_min: RESERVED_PIDS + 1).
+	PidMaxMin = ReservedPids + 1
+	// PidMaxDefault is what systemd sets kernel.pid_max to at boot
+	// (since v243, /usr/lib/sysctl.d/50-pid-max.conf), so a systemd machine shows it.
+	PidMaxDefault = PidMaxLimit
+)
+
+// ErrPidSpaceFull is returned when no pid is free (fork fails with EAGAIN).
+var ErrPidSpaceFull = errors.New("no free pid")
+
+// ErrRange is returned for a value outside what a tunable accepts (EINVAL).
+var ErrRange = errors.New("value out of range")
+
+// pidAllocator hands out pids as kernel/pid.c alloc_pid does: the next free
+// one after the last allocated, wrapping to RESERVED_PIDS at pid_max.
+type pidAllocator struct {
+	last  int // ns_last_pid
+	max   int // pid_max
+	inUse func(pid int) bool
+}
+
+func (a *pidAllocator) alloc() (int, error) {
+	// idr_alloc_cyclic from last+1 to pid_max, then from the minimum; the
+	// minimum is 1 until the cursor has passed RESERVED_PIDS.
+	low := 1
+	if a.last+1 > ReservedPids {
+		low = ReservedPids
+	}
+	for _, r := range [][2]int{{a.last + 1, a.max}, {low, a.last + 1}} {
+		for pid := max(r[0], 1); pid < r[1]; pid++ {
+			if !a.inUse(pid) {
+				a.last = pid
+				return pid, nil
+			}
+		}
+	}
+	return 0, ErrPidSpaceFull
+}
+
+// setMax changes pid_max; Linux accepts RESERVED_PIDS+1 .. PID_MAX_LIMIT.
+func (a *pidAllocator) setMax(n int) error {
+	if n < PidMaxMin || n > PidMaxLimit {
+		return fmt.Errorf("pid_max %d: want %d..%d: %w", n, PidMaxMin, PidMaxLimit, ErrRange)
+	}
+	a.max = n
+	return nil
+}
+
+// setLast sets ns_last_pid, after which the next allocation searches
+// (kernel/pid_namespace.c pid_ns_ctl_handler bounds it to 0..pid_max).
+func (a *pidAllocator) setLast(n int) error {
+	if n < 0 || n > a.max {
+		return fmt.Errorf("ns_last_pid %d: want 0..%d: %w", n, a.max, ErrRange)
+	}
+	a.last = n
+	return nil
+}

@@ -1,0 +1,106 @@
+package kernelsim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"ksim/kernelsim/clock"
+)
+
+// ErrInvalid is returned for a bad value written to a control (EINVAL).
+var ErrInvalid = errors.New("invalid argument")
+
+// MaxAdvanceMs bounds one advance_ms write to a simulated day, so a typo
+// cannot keep the daemon busy for hours.
+const MaxAdvanceMs = 24 * 3600 * 1000
+
+// Advance runs the simulation forward by ms simulated milliseconds and
+// returns when they have run. In realtime mode it jumps ahead and the
+// clock keeps following the host from there.
+func (k *Kernel) Advance(ms uint64) error {
+	if ms > MaxAdvanceMs {
+		return fmt.Errorf("advance %d ms: at most %d: %w", ms, MaxAdvanceMs, ErrInvalid)
+	}
+	return k.Do(func() error {
+		k.runTo(k.Clock.Now() + ms*clock.NsecPerMsec)
+		k.anchorSim += ms * clock.NsecPerMsec
+		return nil
+	})
+}
+
+// Mode is how the clock is driven.
+func (k *Kernel) Mode() clock.Mode { return k.mode }
+
+// SetMode switches between realtime and manual. Callers hold the lock (inside Do).
+func (k *Kernel) SetMode(m clock.Mode) error {
+	if m == clock.Realtime && k.cfg.WallClock == nil {
+		return fmt.Errorf("realtime clock needs a wall clock: %w", ErrInvalid)
+	}
+	k.mode = m
+	k.anchorRealtime()
+	return nil
+}
+
+// Speed is the realtime multiplier.
+func (k *Kernel) Speed() float64 { return k.speed }
+
+// SetSpeed changes the realtime multiplier. Callers hold the lock (inside Do).
+func (k *Kernel) SetSpeed(f float64) error {
+	if !(f > 0) || math.IsInf(f, 0) || f > 1e6 {
+		return fmt.Errorf("speed %g: want a factor above 0 and at most 1e6: %w", f, ErrInvalid)
+	}
+	k.speed = f
+	k.anchorRealtime()
+	return nil
+}
+
+// anchorRealtime restarts realtime following from the current instant.
+func (k *Kernel) anchorRealtime() {
+	if k.mode == clock.Realtime {
+		k.anchorWall = k.cfg.WallClock()
+		k.anchorSim = k.Clock.Now()
+	}
+}
+
+// catchUp runs a realtime clock up to where the host's clock says it should be.
+func (k *Kernel) catchUp() {
+	if k.mode != clock.Realtime {
+		return
+	}
+	elapsed := k.cfg.WallClock() - k.anchorWall
+	if elapsed <= 0 {
+		return
+	}
+	target := k.anchorSim + uint64(float64(elapsed)*k.speed)
+	if target > k.Clock.Now() {
+		k.runTo(target)
+	}
+}
+
+// runTo runs every tick up to time t, then sets the clock to t.
+func (k *Kernel) runTo(t uint64) {
+	for {
+		next := k.Clock.Ticks() + 1
+		at := k.Clock.TickTime(next)
+		if at > t {
+			break
+		}
+		prev := k.Clock.TickTime(next - 1)
+		if err := k.Clock.Set(at); err != nil {
+			panic(err) // ticks only move forward
+		}
+		k.tick(next, at-prev)
+	}
+	if err := k.Clock.Set(t); err != nil {
+		panic(err)
+	}
+}
+
+// tick is one timer interrupt on every online CPU.
+func (k *Kernel) tick(n, tickNs uint64) {
+	for _, c := range k.CPUs.OnlineList() {
+		k.IRQ.Tick(c, n)
+	}
+	k.Sched.Tick(tickNs)
+}
