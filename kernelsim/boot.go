@@ -38,7 +38,7 @@ func (k *Kernel) logEarlyBoot() {
 	l.Printk(printk.Info, "Command line: %s", u.Cmdline)
 	l.Printk(printk.Info, "BIOS-provided physical RAM map:")
 	for _, r := range k.Mem.E820() {
-		l.Printk(printk.Info, "BIOS-e820: [mem %#018x-%#018x] %s", r.Start, r.End, r.Type)
+		l.Printk(printk.Info, "BIOS-e820: [mem 0x%016x-0x%016x] %s", r.Start, r.End, r.Type)
 	}
 	l.Printk(printk.Info, "NX (Execute Disable) protection: active")
 	l.Printk(printk.Info, "DMI: QEMU Standard PC (Q35 + ICH9, 2009), BIOS 1.16.3-debian-1.16.3-2 04/01/2014")

@@ -100,12 +100,14 @@ func (k *Kernel) startKthreads() error {
 	if init.Pid != 1 {
 		return fmt.Errorf("init got pid %d", init.Pid)
 	}
-	if _, err := k.Sched.Spawn(sched.Spec{
+	kthreadd, err := k.Sched.Spawn(sched.Spec{
 		Comm: "kthreadd", PPid: 0, Flags: kthreadFlags, CPU: -1,
 		IdleState: sched.Sleeping, SharePPM: 20,
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
+	kthreadd.ExitSignal = 0 // started by kernel_thread without SIGCHLD (init/main.c rest_init)
 	for _, kt := range earlyKthreads {
 		if err := k.spawnKthread(kt, 0); err != nil {
 			return err
@@ -132,15 +134,17 @@ func (k *Kernel) spawnKthread(kt kthread, cpu int) error {
 	if strings.Contains(name, "%d") {
 		name = fmt.Sprintf(name, cpu)
 	}
+	flags := kt.flags
 	if kt.perCPU {
 		pin = cpu
+		flags |= sched.PFNoSetAffinity
 	}
 	idle := kt.idle
 	if idle == 0 {
 		idle = sched.Sleeping
 	}
 	_, err := k.Sched.Spawn(sched.Spec{
-		Comm: name, PPid: 2, Flags: kt.flags, Nice: kt.nice, Policy: kt.policy, RTPriority: kt.rtPrio,
+		Comm: name, PPid: 2, Flags: flags, Nice: kt.nice, Policy: kt.policy, RTPriority: kt.rtPrio,
 		CPU: pin, IdleState: idle, SharePPM: kt.sharePPM, SystemPPM: 1_000_000, WakeupsPerSec: kt.wakeups,
 	})
 	if err != nil {

@@ -118,7 +118,7 @@ func (s *Scheduler) Spawn(spec Spec) (*Task, error) {
 	case parent != nil:
 		t.Pgid, t.Sid = parent.Pgid, parent.Sid
 	}
-	t.CPU = spec.CPU
+	t.CPU, t.Bound = spec.CPU, spec.CPU >= 0
 	if t.CPU < 0 {
 		t.CPU = s.leastLoadedCPU()
 	}
@@ -221,3 +221,15 @@ func (s *Scheduler) countState(st State) int {
 
 // LoadAvg returns avenrun: the 1, 5 and 15 minute load in fixed point.
 func (s *Scheduler) LoadAvg() [3]uint64 { return s.load.avenrun }
+
+// NewVisitor makes a task that is not part of the simulation: a process
+// from outside that looks at /proc and must find itself there. It is
+// running, started now, is a child of init, and is in no table. Its
+// serial is zero: visitors are told apart by their caller.
+func (s *Scheduler) NewVisitor(pid int, comm string, cmdline []string, creds Creds) *Task {
+	return &Task{
+		Pid: pid, Tgid: pid, PPid: 1, Pgid: pid, Sid: pid,
+		Comm: truncateComm(comm), procName: comm, Cmdline: cmdline, Creds: creds,
+		State: Running, Flags: PFRandomize, StartTime: s.clk.Now(), ExitSignal: 17,
+	}
+}

@@ -104,7 +104,8 @@ type Task struct {
 	Policy     Policy
 	Nice       int
 	RTPriority int
-	CPU        int // the CPU it runs or last ran on
+	CPU        int  // the CPU it runs or last ran on
+	Bound      bool // may run on CPU only (a per-CPU kernel thread)
 	StartTime  uint64
 	MM         *mm.AddressSpace // nil for kernel threads
 	// ExitSignal is sent to the parent on exit (SIGCHLD, 17, for processes).
@@ -116,8 +117,7 @@ type Task struct {
 	NonVoluntarySwitches uint64
 
 	load workload
-	// procName is the full name of a workqueue worker, which /proc shows
-	// beyond TASK_COMM_LEN (fs/proc/array.c proc_task_name, wq_worker_comm).
+	// procName is the full name a kernel thread was given.
 	procName string
 	// serial tells two tasks that had the same pid apart.
 	serial uint64
@@ -127,9 +127,11 @@ type Task struct {
 // reused pid from the task that had it before.
 func (t *Task) Serial() uint64 { return t.serial }
 
-// ProcName is the name /proc shows in stat, status and comm.
+// ProcName is the name /proc shows in stat, status and comm: kernel
+// threads show their full name beyond TASK_COMM_LEN (fs/proc/array.c
+// proc_task_name: get_kthread_comm, and wq_worker_comm for workers).
 func (t *Task) ProcName() string {
-	if t.Flags&PFWQWorker != 0 {
+	if t.Flags&PFKthread != 0 {
 		return t.procName
 	}
 	return t.Comm

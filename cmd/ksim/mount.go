@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"ksim/devfs"
+	"ksim/fusemount"
+	"ksim/kernelsim"
+	"ksim/kernelsim/clock"
+	"ksim/kernelsim/printk"
+	"ksim/kernfs"
+	"ksim/procfs"
+	"ksim/sysfs"
+)
+
+// daemonChildEnv marks the detached server that `mount -d` starts; its
+// value is the file descriptor on which the child reports readiness.
+const daemonChildEnv = "KSIM_DAEMON_CHILD"
+
+// readyTimeout bounds how long `mount -d` waits for the mount to answer.
+const readyTimeout = 30 * time.Second
+
+// syncEvery is how often a realtime clock catches up with the host while nobody reads.
+const syncEvery = 20 * time.Millisecond
+
+type mountFlags struct {
+	daemon     bool
+	logFile    string
+	cpus       int
+	mem        string
+	hz         int
+	seed       uint64
+	clockMode  string
+	speed      float64
+	allowOther bool
+	bootTime   int64
+	hostname   string
+	debugFuse  bool
+}
+
+func runMount(args []string) error {
+	fs := newFlagSet("mount")
+	var f mountFlags
+	def := kernelsim.DefaultConfig()
+	fs.BoolVarP(&f.daemon, "daemon", "d", false, "return once the mount answers and keep serving in the background")
+	fs.StringVar(&f.logFile, "log", "", "write the server's log to `FILE` (default: stderr; discarded with -d)")
+	fs.IntVar(&f.cpus, "cpus", def.CPUs, "number of CPUs")
+	fs.StringVar(&f.mem, "mem", "8G", "memory `SIZE` (suffix K, M, G or T)")
+	fs.IntVar(&f.hz, "hz", def.HZ, "CONFIG_HZ: timer ticks per second (100, 250, 300 or 1000); /proc stays in USER_HZ 100")
+	fs.Uint64Var(&f.seed, "seed", def.Seed, "seed of the simulation's random choices")
+	fs.StringVar(&f.clockMode, "clock", "realtime", "realtime (follows the host's clock) or manual (moves only by sys/kernel/ksim/clock/advance_ms)")
+	fs.Float64Var(&f.speed, "speed", def.Speed, "realtime speed multiplier")
+	fs.BoolVar(&f.allowOther, "allow-other", os.Geteuid() == 0, "let other users use the mount (default on when root)")
+	fs.Int64Var(&f.bootTime, "boot-time", 0, "wall-clock boot time in Unix `SECONDS` (default: 2026-01-01 with a manual clock, now otherwise)")
+	fs.StringVar(&f.hostname, "hostname", def.Hostname, "host name")
+	fs.BoolVar(&f.debugFuse, "debug-fuse", false, "log every FUSE request")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("want exactly one MOUNTPOINT")
+	}
+	dir, err := filepath.Abs(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	cfg, err := f.config()
+	if err != nil {
+		return err
+	}
+	if f.daemon {
+		return startDaemon(dir, args)
+	}
+	return serve(dir, cfg, f)
+}
+
+func (f *mountFlags) config() (kernelsim.Config, error) {
+	cfg := kernelsim.DefaultConfig()
+	mode, err := clock.ParseMode(f.clockMode)
+	if err != nil {
+		return cfg, err
+	}
+	mem, err := parseSize(f.mem)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.CPUs, cfg.MemBytes, cfg.HZ, cfg.Seed, cfg.Clock, cfg.Speed = f.cpus, mem, f.hz, f.seed, mode, f.speed
+	cfg.BootWallNs = f.bootTime * clock.NsecPerSec
+	cfg.Hostname = f.hostname
+	cfg.WallClock = func() int64 { return time.Now().UnixNano() }
+	return cfg, nil
+}
+
+// parseSize reads a byte count with an optional binary suffix: 512M, 8G, 1T.
+func parseSize(s string) (uint64, error) {
+	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(s), "B"), "I")
+	mult := uint64(1)
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'K':
+			mult = 1 << 10
+		case 'M':
+			mult = 1 << 20
+		case 'G':
+			mult = 1 << 30
+		case 'T':
+			mult = 1 << 40
+		}
+		if mult > 1 {
+			t = t[:n-1]
+		}
+	}
+	n, err := strconv.ParseUint(t, 10, 64)
+	if err != nil || n == 0 || n > (1<<63)/mult {
+		return 0, fmt.Errorf("size %q: want a number with an optional K, M, G or T suffix", s)
+	}
+	return n * mult, nil
+}
+
+// serve boots the kernel, mounts it and serves until a signal or an unmount.
+func serve(dir string, cfg kernelsim.Config, f mountFlags) error {
+	ready := readyPipe()
+	logger, closeLog, err := newLogger(f.logFile, ready != nil)
+	if err != nil {
+		return reportNotReady(ready, err)
+	}
+	defer closeLog()
+	if ready != nil {
+		// A daemon keeps no directory busy; paths were made absolute above.
+		_ = os.Chdir("/")
+	}
+	cfg.Console = func(r printk.Record) {
+		logger.Info("console", "time", fmt.Sprintf("%5d.%06d", r.TimeNs/1e9, r.TimeNs%1e9/1e3), "msg", r.Text)
+	}
+	k, err := kernelsim.New(cfg)
+	if err != nil {
+		return reportNotReady(ready, err)
+	}
+	root := kernfs.NewStaticDir(0o755,
+		kernfs.Entry{Name: "dev", Node: devfs.New(k)},
+		kernfs.Entry{Name: "proc", Node: procfs.New(k)},
+		kernfs.Entry{Name: "sys", Node: sysfs.New(k)},
+	)
+	srv, err := fusemount.Mount(dir, root, fusemount.Options{
+		AllowOther: f.allowOther, TimeNs: k.Clock.BootWallNs(), Debug: f.debugFuse,
+	})
+	if err != nil {
+		return reportNotReady(ready, err)
+	}
+	logger.Info("mounted", "dir", dir, "cpus", cfg.CPUs, "mem", cfg.MemBytes, "hz", cfg.HZ,
+		"seed", cfg.Seed, "clock", cfg.Clock.String(), "pid", os.Getpid())
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { srv.Wait(); close(done) }()
+	go func() {
+		t := time.NewTicker(syncEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				k.Sync()
+			}
+		}
+	}()
+	if ready != nil {
+		if err := waitAnswering(dir, done); err != nil {
+			_ = srv.Unmount()
+			return reportNotReady(ready, err)
+		}
+		fmt.Fprintln(ready, "ok")
+		ready.Close()
+	}
+
+	select {
+	case s := <-sigs:
+		logger.Info("stopping", "signal", s.String())
+		if err := srv.Unmount(); err != nil {
+			logger.Error("unmount", "err", err)
+			return err
+		}
+		<-done
+	case <-done:
+		logger.Info("unmounted", "dir", dir)
+	}
+	return nil
+}
+
+// waitAnswering polls until the mount serves proc/meminfo.
+func waitAnswering(dir string, done <-chan struct{}) error {
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "proc/meminfo")); err == nil && len(b) > 0 {
+			return nil
+		}
+		select {
+		case <-done:
+			return errors.New("the mount went away before it answered")
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s/proc/meminfo did not answer within %v", dir, readyTimeout)
+		}
+	}
+}
+
+func newLogger(path string, daemon bool) (*slog.Logger, func(), error) {
+	var w io.Writer = os.Stderr
+	closeFn := func() {}
+	switch {
+	case path != "":
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("log: %w", err)
+		}
+		w, closeFn = f, func() { f.Close() }
+	case daemon:
+		w = io.Discard
+	}
+	return slog.New(slog.NewTextHandler(w, nil)), closeFn, nil
+}
+
+// readyPipe is the daemon child's channel to the waiting parent, or nil.
+func readyPipe() *os.File {
+	fd, err := strconv.Atoi(os.Getenv(daemonChildEnv))
+	if err != nil || fd < 3 {
+		return nil
+	}
+	return os.NewFile(uintptr(fd), "ready")
+}
+
+func reportNotReady(ready *os.File, err error) error {
+	if ready != nil {
+		fmt.Fprintln(ready, err)
+		ready.Close()
+	}
+	return err
+}
+
+// startDaemon runs `ksim mount` again without -d as a detached child and
+// returns once the child reports that the mount answers, or why it failed.
+func startDaemon(dir string, args []string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	var childArgs []string
+	for _, a := range args {
+		if a != "-d" && a != "--daemon" {
+			childArgs = append(childArgs, a)
+		}
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	cmd := exec.Command(self, append([]string{"mount"}, childArgs...)...)
+	cmd.Env = append(os.Environ(), daemonChildEnv+"=3")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return fmt.Errorf("start server: %w", err)
+	}
+	w.Close()
+	go func() { _ = cmd.Wait() }() // reaped if it fails early; once detached it outlives us
+	line, err := bufio.NewReader(r).ReadString('\n')
+	line = strings.TrimSpace(line)
+	if err != nil && line == "" {
+		return fmt.Errorf("server exited before the mount answered (see --log)")
+	}
+	if line != "ok" {
+		return errors.New(line)
+	}
+	fmt.Printf("ksim: mounted at %s (server pid %d)\n", dir, cmd.Process.Pid)
+	return nil
+}

@@ -1,0 +1,163 @@
+package kernfs
+
+import (
+	"fmt"
+	"io/fs"
+	"syscall"
+)
+
+// Entry names a child of a static directory.
+type Entry struct {
+	Name string
+	Node Node
+}
+
+// StaticDir is a directory whose children are fixed when it is built: a
+// table, read top to bottom.
+type StaticDir struct {
+	attr    Attr
+	entries []Entry
+	byName  map[string]Node
+}
+
+// NewStaticDir builds a directory with permissions perm, owned by root.
+func NewStaticDir(perm fs.FileMode, entries ...Entry) *StaticDir {
+	d := &StaticDir{attr: Attr{Mode: fs.ModeDir | perm}, entries: entries, byName: make(map[string]Node, len(entries))}
+	for _, e := range entries {
+		if _, dup := d.byName[e.Name]; dup {
+			panic(fmt.Sprintf("kernfs: duplicate entry %q", e.Name)) // a bug in a view's table
+		}
+		d.byName[e.Name] = e.Node
+	}
+	return d
+}
+
+// Attr implements Node.
+func (d *StaticDir) Attr() Attr { return d.attr }
+
+// Lookup implements Dir.
+func (d *StaticDir) Lookup(_ *Caller, name string) (Node, error) {
+	if n, ok := d.byName[name]; ok {
+		return n, nil
+	}
+	return nil, ErrNotExist
+}
+
+// ReadDir implements Dir.
+func (d *StaticDir) ReadDir(*Caller) ([]Dirent, error) {
+	out := make([]Dirent, len(d.entries))
+	for i, e := range d.entries {
+		out[i] = Dirent{Name: e.Name, Node: e.Node}
+	}
+	return out, nil
+}
+
+// Entries returns the table, for directories that add dynamic children after it.
+func (d *StaticDir) Entries() []Entry { return d.entries }
+
+// LinkFunc is a symlink computed per caller.
+type LinkFunc struct {
+	attr   Attr
+	target func(c *Caller) (string, error)
+}
+
+// NewLink returns a symlink (mode 0777, root's) whose target target computes.
+func NewLink(target func(c *Caller) (string, error)) *LinkFunc {
+	return &LinkFunc{attr: Attr{Mode: fs.ModeSymlink | 0o777}, target: target}
+}
+
+// Attr implements Node.
+func (l *LinkFunc) Attr() Attr { return l.attr }
+
+// Readlink implements Symlink.
+func (l *LinkFunc) Readlink(c *Caller) (string, error) { return l.target(c) }
+
+// Render produces a generated file's content for a caller.
+type Render func(c *Caller) ([]byte, error)
+
+// Store takes what was written to a generated file at an offset.
+type Store func(c *Caller, data []byte, off int64) error
+
+// GenFile is a generated file: its content is rendered from kernel state
+// when it is opened, and rendered again whenever a read starts over at
+// offset 0, so a monitor that keeps the file open and rereads it from the
+// start sees fresh numbers. Writes go to store; a file without one fails
+// writes with EIO, as Linux's read-only proc files do for root.
+type GenFile struct {
+	attr   Attr
+	render Render
+	store  Store
+}
+
+// NewFile returns a generated file. render may be nil for a write-only file.
+func NewFile(perm fs.FileMode, render Render, store Store) *GenFile {
+	return &GenFile{attr: Attr{Mode: perm}, render: render, store: store}
+}
+
+// WithOwner returns a copy of the file owned by uid and gid.
+func (f *GenFile) WithOwner(uid, gid uint32) *GenFile {
+	g := *f
+	g.attr.Uid, g.attr.Gid = uid, gid
+	return &g
+}
+
+// Attr implements Node.
+func (f *GenFile) Attr() Attr { return f.attr }
+
+// Open implements File. It renders the snapshot that reads will return.
+func (f *GenFile) Open(c *Caller, flags int) (Handle, error) {
+	h := &genHandle{file: f}
+	if flags&syscall.O_ACCMODE != syscall.O_WRONLY && f.render != nil {
+		if err := h.renderNow(c); err != nil {
+			return nil, err
+		}
+		h.fresh = true
+	}
+	return h, nil
+}
+
+type genHandle struct {
+	file  *GenFile
+	data  []byte
+	fresh bool // rendered by Open and not yet read from the start
+}
+
+func (h *genHandle) renderNow(c *Caller) error {
+	data, err := h.file.render(c)
+	if err != nil {
+		return err
+	}
+	h.data = data
+	return nil
+}
+
+// Read implements Handle.
+func (h *genHandle) Read(c *Caller, dst []byte, off int64) (int, error) {
+	if h.file.render == nil {
+		return 0, syscall.EINVAL // write-only file, as Linux's sysfs store-only attributes
+	}
+	if off == 0 && !h.fresh {
+		if err := h.renderNow(c); err != nil {
+			return 0, err
+		}
+	}
+	h.fresh = false
+	if off < 0 {
+		return 0, syscall.EINVAL
+	}
+	if off >= int64(len(h.data)) {
+		return 0, nil
+	}
+	return copy(dst, h.data[off:]), nil
+}
+
+// Write implements Handle.
+func (h *genHandle) Write(c *Caller, data []byte, off int64) (int, error) {
+	if h.file.store == nil {
+		return 0, syscall.EIO
+	}
+	if err := h.file.store(c, data, off); err != nil {
+		return 0, err
+	}
+	return len(data), nil
+}

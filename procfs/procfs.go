@@ -1,0 +1,82 @@
+// Package procfs is the simulated /proc: a table of files, each rendering
+// kernel state as Linux's fs/proc does, and a directory per task.
+package procfs
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"syscall"
+
+	"ksim/kernelsim"
+	"ksim/kernfs"
+)
+
+// render is how a /proc file prints kernel state; it runs with the kernel locked.
+type render func(b *bytes.Buffer, c *kernfs.Caller)
+
+// store is how a /proc file takes a write; it runs with the kernel locked.
+type store func(c *kernfs.Caller, value string) error
+
+// view binds file behaviour to a kernel.
+type view struct {
+	k        *kernelsim.Kernel
+	visitors *visitors
+}
+
+// file returns a generated file that renders under the kernel lock.
+func (v *view) file(perm fs.FileMode, r render, s store) *kernfs.GenFile {
+	var rf kernfs.Render
+	if r != nil {
+		rf = func(c *kernfs.Caller) ([]byte, error) {
+			var b bytes.Buffer
+			err := v.k.Do(func() error { r(&b, c); return nil })
+			return b.Bytes(), err
+		}
+	}
+	var sf kernfs.Store
+	if s != nil {
+		sf = func(c *kernfs.Caller, data []byte, _ int64) error {
+			return v.k.Do(func() error { return s(c, string(data)) })
+		}
+	}
+	return kernfs.NewFile(perm, rf, sf)
+}
+
+// New builds /proc for a kernel.
+func New(k *kernelsim.Kernel) kernfs.Dir {
+	v := &view{k: k, visitors: newVisitors()}
+	static := kernfs.NewStaticDir(0o555,
+		kernfs.Entry{Name: "cmdline", Node: v.file(0o444, v.cmdline, nil)},
+		kernfs.Entry{Name: "cpuinfo", Node: v.file(0o444, v.cpuinfo, nil)},
+		kernfs.Entry{Name: "filesystems", Node: v.file(0o444, v.filesystems, nil)},
+		kernfs.Entry{Name: "loadavg", Node: v.file(0o444, v.loadavg, nil)},
+		kernfs.Entry{Name: "meminfo", Node: v.file(0o444, v.meminfo, nil)},
+		kernfs.Entry{Name: "self", Node: kernfs.NewLink(v.selfLink)},
+		kernfs.Entry{Name: "stat", Node: v.file(0o444, v.stat, nil)},
+		kernfs.Entry{Name: "sys", Node: v.sysDir()},
+		kernfs.Entry{Name: "thread-self", Node: kernfs.NewLink(v.threadSelfLink)},
+		kernfs.Entry{Name: "uptime", Node: v.file(0o444, v.uptime, nil)},
+		kernfs.Entry{Name: "version", Node: v.file(0o444, v.version, nil)},
+		kernfs.Entry{Name: "vmstat", Node: v.file(0o444, v.vmstat, nil)},
+	)
+	return &rootDir{StaticDir: static, v: v}
+}
+
+// einval wraps a parse failure as the EINVAL a write gets.
+func einval(format string, args ...any) error {
+	return fmt.Errorf(format+": %w", append(args, syscall.EINVAL)...)
+}
+
+// putUint appends a decimal number, as seq_put_decimal_ull does.
+func putUint(b *bytes.Buffer, prefix string, n uint64) {
+	b.WriteString(prefix)
+	b.WriteString(strconv.FormatUint(n, 10))
+}
+
+// putInt appends a signed decimal number, as seq_put_decimal_ll does.
+func putInt(b *bytes.Buffer, prefix string, n int64) {
+	b.WriteString(prefix)
+	b.WriteString(strconv.FormatInt(n, 10))
+}

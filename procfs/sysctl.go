@@ -1,0 +1,176 @@
+package procfs
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"math"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"ksim/kernelsim/sched"
+	"ksim/kernfs"
+)
+
+// newUTSLen is __NEW_UTS_LEN: the longest host name.
+const newUTSLen = 64
+
+// sysDir is /proc/sys: one table per directory, as kernel/sysctl.c registers them.
+func (v *view) sysDir() kernfs.Dir {
+	k := v.k
+	kernel := kernfs.NewStaticDir(0o555,
+		kernfs.Entry{Name: "hostname", Node: v.stringSysctl(0o644,
+			func() string { return k.UTS.Nodename },
+			func(s string) error { k.UTS.Nodename = s; return nil })},
+		kernfs.Entry{Name: "ns_last_pid", Node: v.file(0o666, v.nsLastPid, v.setNsLastPid)},
+		kernfs.Entry{Name: "osrelease", Node: v.stringSysctl(0o444, func() string { return k.UTS.Release }, nil)},
+		kernfs.Entry{Name: "ostype", Node: v.stringSysctl(0o444, func() string { return k.UTS.Sysname }, nil)},
+		kernfs.Entry{Name: "pid_max", Node: v.intSysctl(0o644, k.Sched.PidMax, k.Sched.SetPidMax)},
+		kernfs.Entry{Name: "printk", Node: v.file(0o644, v.printkLevels, v.setPrintkLevels)},
+	)
+	return kernfs.NewStaticDir(0o555, kernfs.Entry{Name: "kernel", Node: kernel})
+}
+
+// stringSysctl is a proc_dostring file: the value and a newline; a write
+// stores up to the first newline, cut to the maximum length.
+func (v *view) stringSysctl(perm fs.FileMode, get func() string, set func(string) error) *kernfs.GenFile {
+	var st store
+	if set != nil {
+		st = func(_ *kernfs.Caller, s string) error {
+			if i := strings.IndexAny(s, "\n\x00"); i >= 0 {
+				s = s[:i]
+			}
+			if len(s) > newUTSLen {
+				s = s[:newUTSLen]
+			}
+			return set(s)
+		}
+	}
+	return v.file(perm, func(b *bytes.Buffer, _ *kernfs.Caller) {
+		b.WriteString(get())
+		b.WriteByte('\n')
+	}, st)
+}
+
+// intSysctl is a proc_dointvec_minmax file holding one int; set rejects
+// values out of range with an error wrapping sched.ErrRange or EINVAL.
+func (v *view) intSysctl(perm fs.FileMode, get func() int, set func(int) error) *kernfs.GenFile {
+	return v.file(perm, func(b *bytes.Buffer, _ *kernfs.Caller) {
+		putInt(b, "", int64(get()))
+		b.WriteByte('\n')
+	}, func(_ *kernfs.Caller, s string) error {
+		vals, err := parseIntVec(s, 1)
+		if err != nil {
+			return err
+		}
+		return rangeErr(set(int(vals[0])))
+	})
+}
+
+// rangeErr turns the kernel model's out-of-range error into the EINVAL
+// proc_dointvec_minmax returns.
+func rangeErr(err error) error {
+	if errors.Is(err, sched.ErrRange) {
+		return errors.Join(err, syscall.EINVAL)
+	}
+	return err
+}
+
+func (v *view) nsLastPid(b *bytes.Buffer, _ *kernfs.Caller) {
+	putInt(b, "", int64(v.k.Sched.LastPid()))
+	b.WriteByte('\n')
+}
+
+// setNsLastPid is kernel/pid_namespace.c pid_ns_ctl_handler: the file is
+// 0666 but only a caller with CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE)
+// may write it; the value must lie in 0..pid_max.
+func (v *view) setNsLastPid(c *kernfs.Caller, s string) error {
+	if !c.IsRoot() {
+		return syscall.EPERM
+	}
+	vals, err := parseIntVec(s, 1)
+	if err != nil {
+		return err
+	}
+	return rangeErr(v.k.Sched.SetLastPid(int(vals[0])))
+}
+
+// printkLevels prints kernel.printk: four ints separated by tabs.
+func (v *view) printkLevels(b *bytes.Buffer, _ *kernfs.Caller) {
+	l := v.k.Log.Levels()
+	for i, n := range []int{l.Console, l.DefaultMessage, l.MinimumConsole, l.DefaultConsole} {
+		if i > 0 {
+			b.WriteByte('\t')
+		}
+		putInt(b, "", int64(n))
+	}
+	b.WriteByte('\n')
+}
+
+// setPrintkLevels is proc_dointvec on the four ints: a write sets as many
+// as it gives, from the first, and leaves the rest.
+func (v *view) setPrintkLevels(_ *kernfs.Caller, s string) error {
+	vals, err := parseIntVec(s, 4)
+	if err != nil {
+		return err
+	}
+	l := v.k.Log.Levels()
+	fields := []*int{&l.Console, &l.DefaultMessage, &l.MinimumConsole, &l.DefaultConsole}
+	for i, n := range vals {
+		*fields[i] = int(n)
+	}
+	v.k.Log.SetLevels(l)
+	return nil
+}
+
+// parseIntVec parses a write to an int sysctl as kernel/sysctl.c
+// __do_proc_dointvec does: up to max integers separated by white space,
+// each an optional '-' then digits in C notation (0x hex, leading-0
+// octal), each fitting an int. No integer at all is EINVAL.
+func parseIntVec(s string, max int) ([]int64, error) {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' })
+	if len(fields) == 0 {
+		return nil, einval("no integer in %q", s)
+	}
+	if len(fields) > max {
+		fields = fields[:max] // the kernel stops after max values and takes no more
+	}
+	out := make([]int64, 0, len(fields))
+	for _, f := range fields {
+		neg := strings.HasPrefix(f, "-")
+		digits := strings.TrimPrefix(f, "-")
+		if digits == "" || digits[0] < '0' || digits[0] > '9' {
+			return nil, einval("%q is not an integer", f)
+		}
+		n, err := parseCUint(digits)
+		if err != nil {
+			return nil, einval("%q is not an integer", f)
+		}
+		if (!neg && n > math.MaxInt32) || (neg && n > -math.MinInt32) {
+			return nil, einval("%q does not fit an int", f)
+		}
+		val := int64(n)
+		if neg {
+			val = -val
+		}
+		out = append(out, val)
+	}
+	return out, nil
+}
+
+// parseCUint reads an unsigned number as the kernel's strtoul with base 0:
+// 0x or 0X for hex, a leading 0 for octal, decimal otherwise.
+func parseCUint(s string) (uint64, error) {
+	base := 10
+	switch {
+	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X"):
+		s, base = s[2:], 16
+	case len(s) > 1 && s[0] == '0':
+		s, base = s[1:], 8
+	}
+	if s == "" || s[0] == '+' || s[0] == '-' {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseUint(s, base, 64)
+}

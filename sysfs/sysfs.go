@@ -1,0 +1,266 @@
+// Package sysfs is the simulated /sys: CPU and NUMA node attributes that
+// tools count CPUs with, and ksim's own controls under kernel/ksim. Each
+// attribute is a value and a newline, as sysfs show functions print them.
+package sysfs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"ksim/kernelsim"
+	"ksim/kernelsim/clock"
+	"ksim/kernelsim/cpu"
+	"ksim/kernelsim/mm"
+	"ksim/kernfs"
+)
+
+// dirPerm is what sysfs directories show: drwxr-xr-x.
+const dirPerm = 0o755
+
+type view struct{ k *kernelsim.Kernel }
+
+// attr is a sysfs attribute: show prints the value (without the newline),
+// store, if not nil, parses a write. Both run with the kernel locked.
+func (v *view) attr(perm fs.FileMode, show func() string, store func(string) error) *kernfs.GenFile {
+	var render kernfs.Render
+	if show != nil {
+		render = func(*kernfs.Caller) ([]byte, error) {
+			var s string
+			err := v.k.Do(func() error { s = show(); return nil })
+			return []byte(s + "\n"), err
+		}
+	}
+	var st kernfs.Store
+	if store != nil {
+		st = func(_ *kernfs.Caller, data []byte, _ int64) error {
+			return v.k.Do(func() error { return store(string(data)) })
+		}
+	}
+	return kernfs.NewFile(perm, render, st)
+}
+
+// raw is an attribute whose show prints the whole content itself.
+func (v *view) raw(perm fs.FileMode, show func(b *bytes.Buffer)) *kernfs.GenFile {
+	return kernfs.NewFile(perm, func(*kernfs.Caller) ([]byte, error) {
+		var b bytes.Buffer
+		err := v.k.Do(func() error { show(&b); return nil })
+		return b.Bytes(), err
+	}, nil)
+}
+
+func dir(entries ...kernfs.Entry) *kernfs.StaticDir { return kernfs.NewStaticDir(dirPerm, entries...) }
+
+func entry(name string, n kernfs.Node) kernfs.Entry { return kernfs.Entry{Name: name, Node: n} }
+
+// New builds /sys for a kernel.
+func New(k *kernelsim.Kernel) kernfs.Dir {
+	v := &view{k: k}
+	return dir(
+		entry("devices", dir(
+			entry("system", dir(
+				entry("cpu", v.cpuDir()),
+				entry("node", v.nodeDir()),
+			)),
+		)),
+		entry("kernel", dir(
+			entry("ksim", dir(
+				entry("clock", v.clockDir()),
+			)),
+		)),
+	)
+}
+
+// cpuDir is /sys/devices/system/cpu (drivers/base/cpu.c): the CPU masks
+// as lists, and a directory per possible CPU.
+func (v *view) cpuDir() kernfs.Dir {
+	cpus := v.k.CPUs
+	all := func() string { return cpu.FormatList(seq(cpus.Possible())) }
+	entries := []kernfs.Entry{
+		entry("kernel_max", v.attr(0o444, func() string { return strconv.Itoa(cpu.NrCPUsMax - 1) }, nil)),
+		entry("offline", v.attr(0o444, func() string { return cpu.FormatList(offline(cpus)) }, nil)),
+		entry("online", v.attr(0o444, func() string { return cpu.FormatList(cpus.OnlineList()) }, nil)),
+		entry("possible", v.attr(0o444, all, nil)),
+		entry("present", v.attr(0o444, all, nil)),
+	}
+	for c := range cpus.Possible() {
+		var files []kernfs.Entry
+		if c > 0 { // x86 cannot take the boot CPU down, so cpu0 has no online file
+			files = append(files, entry("online", v.attr(0o644,
+				func() string { return boolDigit(cpus.Online(c)) },
+				func(s string) error { return v.setCPUOnline(c, s) })))
+		}
+		entries = append(entries, entry(fmt.Sprintf("cpu%d", c), dir(files...)))
+	}
+	return dir(entries...)
+}
+
+// setCPUOnline takes "0" or "1" as kstrtobool does. Hotplug comes with the
+// interrupts-and-CPUs issue; until then a CPU cannot go offline (EBUSY,
+// as when Linux refuses to take a CPU down).
+func (v *view) setCPUOnline(c int, s string) error {
+	on, err := parseBool(s)
+	if err != nil {
+		return err
+	}
+	if !on && v.k.CPUs.Online(c) {
+		return fmt.Errorf("cpu%d offline: hotplug is not simulated yet: %w", c, syscall.EBUSY)
+	}
+	return nil
+}
+
+// nodeDir is /sys/devices/system/node with the one node of this machine.
+func (v *view) nodeDir() kernfs.Dir {
+	cpus := v.k.CPUs
+	node0 := dir(
+		entry("cpulist", v.attr(0o444, func() string { return cpu.FormatList(cpus.OnlineList()) }, nil)),
+		entry("cpumap", v.attr(0o444, func() string { return cpu.FormatMask(cpus.OnlineList(), cpus.Possible()) }, nil)),
+		entry("meminfo", v.raw(0o444, v.nodeMeminfo)),
+	)
+	zero := func() string { return "0" }
+	return dir(
+		entry("has_cpu", v.attr(0o444, zero, nil)),
+		entry("has_memory", v.attr(0o444, zero, nil)),
+		entry("has_normal_memory", v.attr(0o444, zero, nil)),
+		entry("node0", node0),
+		entry("online", v.attr(0o444, zero, nil)),
+		entry("possible", v.attr(0o444, zero, nil)),
+	)
+}
+
+// nodeMeminfo prints node0/meminfo as drivers/base/node.c node_read_meminfo
+// does: "Node 0 " before each meminfo-style line.
+func (v *view) nodeMeminfo(b *bytes.Buffer) {
+	in := v.k.Mem.Info()
+	kb := func(label string, kb uint64) {
+		label += ":"
+		fmt.Fprintf(b, "Node 0 %-16s%8d kB\n", label, kb)
+	}
+	pg := func(label string, pages uint64) { kb(label, pages*mm.PageSize>>10) }
+	pg("MemTotal", in.Total)
+	pg("MemFree", in.Free)
+	pg("MemUsed", in.Total-in.Free)
+	pg("SwapCached", in.SwapCached)
+	pg("Active", in.ActiveAnon+in.ActiveFile)
+	pg("Inactive", in.InactiveAnon+in.InactiveFile)
+	pg("Active(anon)", in.ActiveAnon)
+	pg("Inactive(anon)", in.InactiveAnon)
+	pg("Active(file)", in.ActiveFile)
+	pg("Inactive(file)", in.InactiveFile)
+	pg("Unevictable", in.Unevictable)
+	pg("Mlocked", in.Mlocked)
+	pg("Dirty", in.Dirty)
+	pg("Writeback", in.Writeback)
+	pg("FilePages", in.FilePages)
+	pg("Mapped", in.Mapped)
+	pg("AnonPages", in.AnonPages)
+	pg("Shmem", in.Shmem)
+	kb("KernelStack", in.KernelStackKB)
+	pg("PageTables", in.PageTables)
+	pg("SecPageTables", 0)
+	pg("NFS_Unstable", 0)
+	pg("Bounce", 0)
+	pg("WritebackTmp", 0)
+	pg("KReclaimable", in.KReclaimable)
+	pg("Slab", in.SReclaimable+in.SUnreclaim)
+	pg("SReclaimable", in.SReclaimable)
+	pg("SUnreclaim", in.SUnreclaim)
+	for _, l := range []string{"AnonHugePages", "ShmemHugePages", "ShmemPmdMapped", "FileHugePages", "FilePmdMapped"} {
+		pg(l, 0)
+	}
+	fmt.Fprintf(b, "Node 0 HugePages_Total: %5d\nNode 0 HugePages_Free:  %5d\nNode 0 HugePages_Surp:  %5d\n", 0, 0, 0)
+}
+
+// clockDir is /sys/kernel/ksim/clock: the simulated clock's controls.
+func (v *view) clockDir() kernfs.Dir {
+	k := v.k
+	return dir(
+		// advance_ms is written outside the kernel lock: Advance takes it itself.
+		entry("advance_ms", kernfs.NewFile(0o200, nil, func(_ *kernfs.Caller, data []byte, _ int64) error {
+			ms, err := parseUint(string(data))
+			if err != nil {
+				return err
+			}
+			return errnoFromKernel(k.Advance(ms))
+		})),
+		entry("jiffies", v.attr(0o444, func() string { return strconv.FormatUint(k.Clock.Jiffies(), 10) }, nil)),
+		entry("mode", v.attr(0o644, func() string { return k.Mode().String() }, func(s string) error {
+			m, err := clock.ParseMode(strings.TrimSuffix(s, "\n"))
+			if err != nil {
+				return fmt.Errorf("%w: %w", err, syscall.EINVAL)
+			}
+			return errnoFromKernel(k.SetMode(m))
+		})),
+		entry("speed", v.attr(0o644, func() string { return strconv.FormatFloat(k.Speed(), 'g', -1, 64) }, func(s string) error {
+			f, err := strconv.ParseFloat(strings.TrimSuffix(s, "\n"), 64)
+			if err != nil {
+				return fmt.Errorf("speed %q: %w", s, syscall.EINVAL)
+			}
+			return errnoFromKernel(k.SetSpeed(f))
+		})),
+		entry("uptime_ns", v.attr(0o444, func() string { return strconv.FormatUint(k.Clock.Now(), 10) }, nil)),
+	)
+}
+
+// errnoFromKernel gives the kernel model's invalid-argument errors the EINVAL a write returns.
+func errnoFromKernel(err error) error {
+	if errors.Is(err, kernelsim.ErrInvalid) {
+		return fmt.Errorf("%w: %w", err, syscall.EINVAL)
+	}
+	return err
+}
+
+// parseUint reads an unsigned decimal as kstrtoull(s, 10) does: an
+// optional '+', digits, and at most one trailing newline. Overflow is ERANGE.
+func parseUint(s string) (uint64, error) {
+	t := strings.TrimPrefix(strings.TrimSuffix(s, "\n"), "+")
+	if t == "" || strings.IndexFunc(t, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		return 0, fmt.Errorf("%q is not a number: %w", s, syscall.EINVAL)
+	}
+	n, err := strconv.ParseUint(t, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q: %w", s, syscall.ERANGE)
+	}
+	return n, nil
+}
+
+// parseBool reads a boolean as kstrtobool does: 1/y/Y/on for true, 0/n/N/off for false.
+func parseBool(s string) (bool, error) {
+	t := strings.TrimSuffix(s, "\n")
+	switch {
+	case t == "1" || strings.HasPrefix(t, "y") || strings.HasPrefix(t, "Y") || strings.EqualFold(t, "on"):
+		return true, nil
+	case t == "0" || strings.HasPrefix(t, "n") || strings.HasPrefix(t, "N") || strings.EqualFold(t, "off"):
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a boolean: %w", s, syscall.EINVAL)
+}
+
+func boolDigit(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+func offline(cpus *cpu.Set) []int {
+	var l []int
+	for c := range cpus.Possible() {
+		if !cpus.Online(c) {
+			l = append(l, c)
+		}
+	}
+	return l
+}
