@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -78,16 +79,56 @@ func (s *Server) Unmount() error {
 	return nil
 }
 
-// DetachStale detaches a dead FUSE mount at dir: one whose server is gone,
-// so that any access fails with ENOTCONN.
+// DetachStale detaches dead FUSE mounts at dir, those whose server is
+// gone so that any request fails with ENOTCONN, as a killed daemon leaves
+// them. A live FUSE mount at dir is an error: one server per mount point.
 func DetachStale(dir string) error {
-	_, err := os.Stat(dir)
-	if errors.Is(err, syscall.ENOTCONN) {
+	for range 16 { // stale mounts may be stacked
+		if !fuseMountedAt(dir) {
+			return nil
+		}
+		// Attributes may be cached, so ask for something only the server can answer.
+		f, err := os.Open(dir)
+		if err == nil {
+			_, err = f.Readdirnames(1)
+			f.Close()
+		}
+		if !errors.Is(err, syscall.ENOTCONN) {
+			return fmt.Errorf("%s: a live FUSE file system is already mounted there", dir)
+		}
 		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
 			return fmt.Errorf("detach stale mount at %s: %w", dir, err)
 		}
 	}
-	return nil
+	return fmt.Errorf("%s: too many stale mounts", dir)
+}
+
+// fuseMountedAt says whether the top mount at dir is a FUSE mount.
+func fuseMountedAt(dir string) bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	fuse := false
+	for _, line := range strings.Split(string(b), "\n") {
+		// mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
+		fields := strings.Fields(line)
+		if len(fields) < 5 || unescapeMountPath(fields[4]) != dir {
+			continue
+		}
+		for i, f := range fields {
+			if f == "-" && i+1 < len(fields) {
+				fuse = strings.HasPrefix(fields[i+1], "fuse") // the last listed is the top one
+			}
+		}
+	}
+	return fuse
+}
+
+// unescapeMountPath undoes mountinfo's octal escapes of space, tab, newline and backslash.
+func unescapeMountPath(s string) string {
+	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
+	return r.Replace(s)
 }
 
 // state is shared by all nodes of a mount.

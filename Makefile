@@ -1,0 +1,29 @@
+# ksim: `make run` mounts a simulated kernel at ./mnt until Ctrl-C;
+# `make test` runs the unit and end-to-end tests. Both set up what they need.
+
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+BIN := bin/ksim
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: build deps test run bench clean
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/ksim
+
+deps:
+	@scripts/deps.sh
+
+test: deps build
+	$(GO) vet ./...
+	KSIM_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./...
+
+run: deps build
+	@mkdir -p mnt
+	@echo "ksim: serving at ./mnt until Ctrl-C (try: cat mnt/proc/meminfo; $(BIN) exec mnt -- top)"
+	$(BIN) mount mnt
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin
