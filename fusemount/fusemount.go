@@ -80,7 +80,8 @@ func (s *Server) Unmount() error {
 }
 
 // DetachStale detaches dead FUSE mounts at dir, those whose server is
-// gone so that any request fails with ENOTCONN, as a killed daemon leaves
+// gone so that any request fails with ENOTCONN (ECONNABORTED while the
+// kernel is still tearing the connection down), as a killed daemon leaves
 // them. A live FUSE mount at dir is an error: one server per mount point.
 func DetachStale(dir string) error {
 	for range 16 { // stale mounts may be stacked
@@ -93,7 +94,7 @@ func DetachStale(dir string) error {
 			_, err = f.Readdirnames(1)
 			f.Close()
 		}
-		if !errors.Is(err, syscall.ENOTCONN) {
+		if !errors.Is(err, syscall.ENOTCONN) && !errors.Is(err, syscall.ECONNABORTED) {
 			return fmt.Errorf("%s: a live FUSE file system is already mounted there", dir)
 		}
 		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {

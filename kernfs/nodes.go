@@ -87,6 +87,10 @@ type GenFile struct {
 	attr   Attr
 	render Render
 	store  Store
+	// refuseAtOpen fails an open for an access the file cannot serve, as
+	// sysfs does (kernfs_fop_open: EACCES); proc files fail the read or
+	// write instead.
+	refuseAtOpen bool
 }
 
 // NewFile returns a generated file. render may be nil for a write-only file.
@@ -101,13 +105,26 @@ func (f *GenFile) WithOwner(uid, gid uint32) *GenFile {
 	return &g
 }
 
+// RefuseUnsupportedOpen returns a copy of the file whose open fails with
+// EACCES, even for root, when it asks to read a file that cannot be read
+// or write one that cannot be written: sysfs semantics.
+func (f *GenFile) RefuseUnsupportedOpen() *GenFile {
+	g := *f
+	g.refuseAtOpen = true
+	return &g
+}
+
 // Attr implements Node.
 func (f *GenFile) Attr() Attr { return f.attr }
 
 // Open implements File. It renders the snapshot that reads will return.
 func (f *GenFile) Open(c *Caller, flags int) (Handle, error) {
 	h := &genHandle{file: f}
-	if flags&syscall.O_ACCMODE != syscall.O_WRONLY && f.render != nil {
+	mode := flags & syscall.O_ACCMODE
+	if f.refuseAtOpen && (mode != syscall.O_WRONLY && f.render == nil || mode != syscall.O_RDONLY && f.store == nil) {
+		return nil, syscall.EACCES
+	}
+	if mode != syscall.O_WRONLY && f.render != nil {
 		if err := h.renderNow(c); err != nil {
 			return nil, err
 		}

@@ -41,7 +41,7 @@ func (v *view) attr(perm fs.FileMode, show func() string, store func(string) err
 			return v.k.Do(func() error { return store(string(data)) })
 		}
 	}
-	return kernfs.NewFile(perm, render, st)
+	return kernfs.NewFile(perm, render, st).RefuseUnsupportedOpen()
 }
 
 // raw is an attribute whose show prints the whole content itself.
@@ -50,7 +50,7 @@ func (v *view) raw(perm fs.FileMode, show func(b *bytes.Buffer)) *kernfs.GenFile
 		var b bytes.Buffer
 		err := v.k.Do(func() error { show(&b); return nil })
 		return b.Bytes(), err
-	}, nil)
+	}, nil).RefuseUnsupportedOpen()
 }
 
 func dir(entries ...kernfs.Entry) *kernfs.StaticDir { return kernfs.NewStaticDir(dirPerm, entries...) }
@@ -186,7 +186,7 @@ func (v *view) clockDir() kernfs.Dir {
 				return err
 			}
 			return errnoFromKernel(k.Advance(ms))
-		})),
+		}).RefuseUnsupportedOpen()),
 		entry("jiffies", v.attr(0o444, func() string { return strconv.FormatUint(k.Clock.Jiffies(), 10) }, nil)),
 		entry("mode", v.attr(0o644, func() string { return k.Mode().String() }, func(s string) error {
 			m, err := clock.ParseMode(strings.TrimSuffix(s, "\n"))

@@ -34,6 +34,22 @@ type AddressSpace struct {
 // NewAddressSpace builds a process image at randomized (ASLR) addresses and
 // charges its resident memory and page tables.
 func (m *Memory) NewAddressSpace(img Image, rng *rand.Rand) (*AddressSpace, error) {
+	as := layout(img, rng)
+	if err := m.mapAddressSpace(as); err != nil {
+		return nil, fmt.Errorf("new address space: %w", err)
+	}
+	return as, nil
+}
+
+// UnaccountedAddressSpace builds a process image that holds no memory of
+// the machine: that of a visitor from outside the simulation. Its layout
+// comes from seed alone, so making one draws nothing from the kernel's
+// random source.
+func UnaccountedAddressSpace(img Image, seed uint64) *AddressSpace {
+	return layout(img, rand.New(rand.NewPCG(seed, seed)))
+}
+
+func layout(img Image, rng *rand.Rand) *AddressSpace {
 	pages := func(b uint64) uint64 { return (b + PageSize - 1) / PageSize }
 	as := &AddressSpace{}
 	// x86_64 PIE executables load near 0x55..., the stack sits below 0x7fff... (arch/x86/mm/mmap.c).
@@ -58,11 +74,7 @@ func (m *Memory) NewAddressSpace(img Image, rng *rand.Rand) (*AddressSpace, erro
 	as.hiwaterRSS = as.RSS()
 	// Four levels of tables; roughly one PTE page per 2 MiB mapped, plus the upper levels.
 	as.pageTableBytes = (as.totalVM/512 + 4) * PageSize
-
-	if err := m.mapAddressSpace(as); err != nil {
-		return nil, fmt.Errorf("new address space: %w", err)
-	}
-	return as, nil
+	return as
 }
 
 func pageAlign(a uint64) uint64 { return (a + PageSize - 1) &^ (PageSize - 1) }

@@ -222,14 +222,20 @@ func (s *Scheduler) countState(st State) int {
 // LoadAvg returns avenrun: the 1, 5 and 15 minute load in fixed point.
 func (s *Scheduler) LoadAvg() [3]uint64 { return s.load.avenrun }
 
+// visitorImage is a small command-line tool's memory, like cat's.
+var visitorImage = mm.Image{Text: 20 << 10, Data: 8 << 10, Libs: 1528 << 10, Heap: 132 << 10, Stack: 132 << 10,
+	OtherVM: 220 << 10, RSSAnon: 112 << 10, RSSFile: 1624 << 10, ArgBytes: 16, EnvBytes: 400}
+
 // NewVisitor makes a task that is not part of the simulation: a process
 // from outside that looks at /proc and must find itself there. It is
-// running, started now, is a child of init, and is in no table. Its
-// serial is zero: visitors are told apart by their caller.
+// running, started now, is a child of init, is in no table and holds no
+// memory of the machine. Its serial is zero: visitors are told apart by
+// who calls.
 func (s *Scheduler) NewVisitor(pid int, comm string, cmdline []string, creds Creds) *Task {
 	return &Task{
 		Pid: pid, Tgid: pid, PPid: 1, Pgid: pid, Sid: pid,
 		Comm: truncateComm(comm), procName: comm, Cmdline: cmdline, Creds: creds,
 		State: Running, Flags: PFRandomize, StartTime: s.clk.Now(), ExitSignal: 17,
+		MM: mm.UnaccountedAddressSpace(visitorImage, uint64(pid)),
 	}
 }

@@ -1,0 +1,110 @@
+package sysfs
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"ksim/kernelsim"
+	"ksim/kernelsim/clock"
+	"ksim/kernfs"
+	"ksim/procfs"
+)
+
+var root = kernfs.NewCaller(0, 0, kernfs.Identity{Pid: 4000000, Tid: 4000000})
+
+func newTree(t *testing.T, cpus int) (*kernelsim.Kernel, kernfs.Dir) {
+	t.Helper()
+	cfg := kernelsim.DefaultConfig()
+	cfg.Clock, cfg.CPUs = clock.Manual, cpus
+	k, err := kernelsim.New(cfg)
+	require.NoError(t, err)
+	return k, New(k)
+}
+
+func read(t *testing.T, d kernfs.Dir, p string) string {
+	t.Helper()
+	b, err := kernfs.ReadFile(d, root, p)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestCPUMasks(t *testing.T) {
+	_, d := newTree(t, 6)
+	for _, f := range []string{"possible", "present", "online"} {
+		require.Equal(t, "0-5\n", read(t, d, "devices/system/cpu/"+f))
+	}
+	require.Equal(t, "\n", read(t, d, "devices/system/cpu/offline"))
+	require.Equal(t, "8191\n", read(t, d, "devices/system/cpu/kernel_max"))
+	names, err := kernfs.ReadDirNames(d, root, "devices/system/cpu/cpu0")
+	require.NoError(t, err)
+	require.Empty(t, names, "x86 has no online file for the boot CPU")
+	require.Equal(t, "1\n", read(t, d, "devices/system/cpu/cpu5/online"))
+	require.Equal(t, "3f\n", read(t, d, "devices/system/node/node0/cpumap"))
+	require.Equal(t, "0-5\n", read(t, d, "devices/system/node/node0/cpulist"))
+	require.ErrorIs(t, kernfs.WriteFile(d, root, "devices/system/cpu/cpu1/online", []byte("x\n")), syscall.EINVAL)
+}
+
+func TestNodeMeminfoAgreesWithMeminfo(t *testing.T) {
+	k, d := newTree(t, 4)
+	node := read(t, d, "devices/system/node/node0/meminfo")
+	mem, err := kernfs.ReadFile(procfs.New(k), root, "meminfo")
+	require.NoError(t, err)
+	for _, key := range []string{"MemTotal", "MemFree", "AnonPages", "Shmem", "Slab", "KernelStack"} {
+		require.Equal(t, value(t, string(mem), key+":"), value(t, node, "Node 0 "+key+":"), key)
+	}
+	require.Contains(t, node, "Node 0 HugePages_Total:     0\n")
+	for _, l := range strings.Split(strings.TrimSuffix(node, "\n"), "\n") {
+		require.True(t, strings.HasPrefix(l, "Node 0 "), l)
+	}
+}
+
+func value(t *testing.T, text, prefix string) string {
+	t.Helper()
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return strings.Fields(strings.TrimPrefix(l, prefix))[0]
+		}
+	}
+	t.Fatalf("no %q", prefix)
+	return ""
+}
+
+func TestClockControls(t *testing.T) {
+	k, d := newTree(t, 2)
+	require.Equal(t, "manual\n", read(t, d, "kernel/ksim/clock/mode"))
+	before := read(t, d, "kernel/ksim/clock/uptime_ns")
+	jiffies := read(t, d, "kernel/ksim/clock/jiffies")
+	require.NoError(t, kernfs.WriteFile(d, root, "kernel/ksim/clock/advance_ms", []byte("1000\n")))
+	require.Equal(t, k.Clock.Now(), mustUint(t, before)+1e9)
+	require.Equal(t, mustUint(t, jiffies)+250, mustUint(t, read(t, d, "kernel/ksim/clock/jiffies")))
+	for _, bad := range []string{"abc", "-5", "\n", "1.5", "99999999999999999999"} {
+		err := kernfs.WriteFile(d, root, "kernel/ksim/clock/advance_ms", []byte(bad))
+		require.Error(t, err, bad)
+		require.Contains(t, []syscall.Errno{syscall.EINVAL, syscall.ERANGE}, kernfs.Errno(err), bad)
+	}
+	_, err := kernfs.ReadFile(d, root, "kernel/ksim/clock/advance_ms")
+	require.ErrorIs(t, err, syscall.EACCES, "sysfs refuses to open a store-only attribute for reading, even for root")
+	require.ErrorIs(t, kernfs.WriteFile(d, root, "kernel/ksim/clock/jiffies", []byte("1\n")), syscall.EACCES)
+}
+
+func mustUint(t *testing.T, s string) uint64 {
+	t.Helper()
+	var n uint64
+	for _, c := range strings.TrimSpace(s) {
+		require.True(t, c >= '0' && c <= '9', s)
+		n = n*10 + uint64(c-'0')
+	}
+	return n
+}
+
+func TestClockModeAndSpeed(t *testing.T) {
+	_, d := newTree(t, 1)
+	require.ErrorIs(t, kernfs.WriteFile(d, root, "kernel/ksim/clock/mode", []byte("fast\n")), syscall.EINVAL)
+	require.ErrorIs(t, kernfs.WriteFile(d, root, "kernel/ksim/clock/speed", []byte("0\n")), syscall.EINVAL)
+	require.ErrorIs(t, kernfs.WriteFile(d, root, "kernel/ksim/clock/speed", []byte("x\n")), syscall.EINVAL)
+	require.NoError(t, kernfs.WriteFile(d, root, "kernel/ksim/clock/speed", []byte("2.5\n")))
+	require.Equal(t, "2.5\n", read(t, d, "kernel/ksim/clock/speed"))
+}
