@@ -294,7 +294,17 @@ func (n *node) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	if err != nil {
 		return nil, kernfs.Errno(err)
 	}
-	list := make([]fuse.DirEntry, 0, len(ents))
+	// Linux lists . and .. first, and tools count on it: procps sysctl skips
+	// the first two entries unseen.
+	self := n.StableAttr().Ino
+	parent := self
+	if _, p := n.Parent(); p != nil {
+		parent = p.StableAttr().Ino
+	}
+	list := make([]fuse.DirEntry, 0, len(ents)+2)
+	list = append(list,
+		fuse.DirEntry{Name: ".", Mode: syscall.S_IFDIR, Ino: self},
+		fuse.DirEntry{Name: "..", Mode: syscall.S_IFDIR, Ino: parent})
 	for _, e := range ents {
 		list = append(list, fuse.DirEntry{
 			Name: e.Name,

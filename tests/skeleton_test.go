@@ -163,3 +163,44 @@ func TestForegroundStopsOnSignal(t *testing.T) {
 	require.NoError(t, cmd.Wait())
 	require.False(t, isMounted(dir))
 }
+
+func TestSysctlListsTheTree(t *testing.T) {
+	m := mount(t, "--clock", "manual")
+	out, errOut, err := m.exec("sysctl", "-a")
+	require.NoError(t, err, errOut)
+	require.Contains(t, out, "kernel.pid_max = 4194304\n")
+	require.Contains(t, out, "kernel.printk = 4\t4\t1\t7\n")
+	_, errOut, err = m.exec("sysctl", "-w", "kernel.pid_max=40000")
+	require.NoError(t, err, errOut)
+	require.Equal(t, "40000\n", m.read("proc/sys/kernel/pid_max"))
+}
+
+// Without root, ksim exec makes a user namespace to mount in.
+func TestExecAsNonRoot(t *testing.T) {
+	canMount(t)
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("no setpriv")
+	}
+	// Directories nobody can reach: the binary and the mount point.
+	top, err := os.MkdirTemp("", "ksim-nonroot")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(top) })
+	require.NoError(t, os.Chmod(top, 0o755))
+	bin := top + "/ksim"
+	data, err := os.ReadFile(ksimBin)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(bin, data, 0o755))
+	dir := top + "/mnt"
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	m := mountAt(t, dir, "--clock", "manual")
+
+	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+		bin, "exec", m.dir, "--", "sh", "-c", `read p rest < /proc/$$/stat && test "$p" = "$$" && ps -eo pid,comm`)
+	cmd.Dir = top
+	out, err := cmd.CombinedOutput()
+	if strings.Contains(string(out), "cannot make a user namespace") {
+		t.Skip("user namespaces are off here")
+	}
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "      2 kthreadd\n")
+}
