@@ -14,7 +14,7 @@ import (
 	"ksim/kernfs"
 )
 
-func newTestTree(t *testing.T) (*kernelsim.Kernel, kernfs.Dir) {
+func newTestTree(t testing.TB) (*kernelsim.Kernel, kernfs.Dir) {
 	t.Helper()
 	cfg := kernelsim.DefaultConfig()
 	cfg.Clock = clock.Manual
