@@ -61,7 +61,11 @@ func Mount(dir string, root kernfs.Dir, opt Options) (*Server, error) {
 	}
 	srv, err := gofs.Mount(dir, rootNode, &gofs.Options{MountOptions: mo})
 	if err != nil {
-		return nil, fmt.Errorf("mount %s: %w", dir, err)
+		msg := strings.TrimSpace(err.Error()) // fusermount's message ends in a newline
+		if os.Geteuid() != 0 && syscall.Access("/dev/fuse", 6 /* R_OK|W_OK */) != nil {
+			msg += " (this user cannot open /dev/fuse; mount as root)"
+		}
+		return nil, fmt.Errorf("mount %s: %s", dir, msg)
 	}
 	return &Server{dir: dir, server: srv}, nil
 }

@@ -247,7 +247,7 @@ func readyPipe() *os.File {
 
 func reportNotReady(ready *os.File, err error) error {
 	if ready != nil {
-		fmt.Fprintln(ready, err)
+		fmt.Fprintln(ready, strings.ReplaceAll(err.Error(), "\n", " ")) // one line: the parent reads one
 		ready.Close()
 	}
 	return err
