@@ -3,6 +3,7 @@ package kernfs
 import (
 	"fmt"
 	"io/fs"
+	"sync"
 	"syscall"
 )
 
@@ -135,6 +136,7 @@ func (f *GenFile) Open(c *Caller, flags int) (Handle, error) {
 
 type genHandle struct {
 	file  *GenFile
+	mu    sync.Mutex // reads of one open file may come concurrently
 	data  []byte
 	fresh bool // rendered by Open and not yet read from the start
 }
@@ -153,6 +155,8 @@ func (h *genHandle) Read(c *Caller, dst []byte, off int64) (int, error) {
 	if h.file.render == nil {
 		return 0, syscall.EINVAL // write-only file, as Linux's sysfs store-only attributes
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if off == 0 && !h.fresh {
 		if err := h.renderNow(c); err != nil {
 			return 0, err
