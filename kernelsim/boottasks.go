@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"ksim/kernelsim/cpu"
 	"ksim/kernelsim/mm"
 	"ksim/kernelsim/sched"
 )
@@ -101,8 +102,8 @@ func (k *Kernel) startKthreads() error {
 		return fmt.Errorf("init got pid %d", init.Pid)
 	}
 	kthreadd, err := k.Sched.Spawn(sched.Spec{
-		Comm: "kthreadd", PPid: 0, Flags: kthreadFlags, CPU: -1,
-		IdleState: sched.Sleeping, SharePPM: 20,
+		Comm: "kthreadd", PPid: 0, Flags: kthreadFlags, Wchan: "kthreadd", Cgroup: "/",
+		Profile: sched.Profile{SharePPM: 20, BurstNs: 20_000, Bursty: true}, LoginUID: noLoginUID,
 	})
 	if err != nil {
 		return err
@@ -129,23 +130,52 @@ func (k *Kernel) startKthreads() error {
 	return nil
 }
 
-func (k *Kernel) spawnKthread(kt kthread, cpu int) error {
-	name, pin := kt.name, -1
+// noLoginUID is the audit login uid of tasks no login started ((uid_t)-1).
+const noLoginUID = ^uint32(0)
+
+// burstFor turns a share and a wakeup rate into a mean burst: a task that
+// uses share of a CPU in n wakeups a second runs share/n seconds each time.
+func burstFor(sharePPM, wakeups uint64) uint64 {
+	if wakeups == 0 {
+		return 1_000_000
+	}
+	return sharePPM * 1000 / wakeups
+}
+
+// kthreadWchan is where a kernel thread waits, by the function it runs.
+func kthreadWchan(name string) string {
+	for _, w := range []struct{ prefix, wchan string }{
+		{"kworker/R-", "rescuer_thread"}, {"kworker/", "worker_thread"},
+		{"ksoftirqd/", "smpboot_thread_fn"}, {"migration/", "smpboot_thread_fn"},
+		{"cpuhp/", "smpboot_thread_fn"}, {"idle_inject/", "smpboot_thread_fn"},
+		{"rcu_tasks", "rcu_tasks_kthread"}, {"rcu_sched", "rcu_gp_kthread"},
+		{"kswapd", "kswapd"}, {"kcompactd", "kcompactd"}, {"khugepaged", "khugepaged"},
+		{"ksmd", "ksm_scan_thread"}, {"oom_reaper", "oom_reaper"}, {"khungtaskd", "watchdog"},
+		{"kauditd", "kauditd_thread"}, {"kdevtmpfs", "devtmpfsd"}, {"jbd2/", "kjournald2"},
+	} {
+		if strings.HasPrefix(name, w.prefix) {
+			return w.wchan
+		}
+	}
+	return "kthread_worker_fn"
+}
+
+func (k *Kernel) spawnKthread(kt kthread, n int) error {
+	name := kt.name
 	if strings.Contains(name, "%d") {
-		name = fmt.Sprintf(name, cpu)
+		name = fmt.Sprintf(name, n)
 	}
 	flags := kt.flags
+	var allowed cpu.Mask
 	if kt.perCPU {
-		pin = cpu
+		allowed = cpu.MaskOf(n)
 		flags |= sched.PFNoSetAffinity
-	}
-	idle := kt.idle
-	if idle == 0 {
-		idle = sched.Sleeping
 	}
 	_, err := k.Sched.Spawn(sched.Spec{
 		Comm: name, PPid: 2, Flags: flags, Nice: kt.nice, Policy: kt.policy, RTPriority: kt.rtPrio,
-		CPU: pin, IdleState: idle, SharePPM: kt.sharePPM, SystemPPM: 1_000_000, WakeupsPerSec: kt.wakeups,
+		Allowed: allowed, IdleWorker: kt.idle == sched.Idle, Wchan: kthreadWchan(name), Cgroup: "/",
+		LoginUID: noLoginUID,
+		Profile: sched.Profile{SharePPM: kt.sharePPM, SystemPPM: 1_000_000, BurstNs: burstFor(kt.sharePPM, kt.wakeups), Bursty: true},
 	})
 	if err != nil {
 		return fmt.Errorf("kthread %s: %w", name, err)
@@ -155,7 +185,7 @@ func (k *Kernel) spawnKthread(kt kthread, cpu int) error {
 
 // process is a userland program of the boot tree.
 type process struct {
-	comm       string
+	comm, exe  string
 	cmdline    []string
 	uid, gid   uint32
 	parent     string // comm of the parent; "" for init
@@ -165,6 +195,11 @@ type process struct {
 	sharePPM   uint64
 	systemPPM  uint64
 	wakeups    uint64
+	wchan      string
+	cgroup     string
+	ignore     string // signals it ignores and catches, as kill -l names them
+	catch      string
+	login      bool // started by a login: has a login uid
 }
 
 const (
@@ -176,49 +211,67 @@ const (
 )
 
 var initProcess = process{
-	comm: "systemd", cmdline: []string{"/sbin/init"},
+	comm: "systemd", exe: "/usr/lib/systemd/systemd", cmdline: []string{"/sbin/init"},
 	image: mm.Image{Text: 56 * kiB, Data: 12 * kiB, Libs: 9 * miB, Heap: 2 * miB, Stack: 132 * kiB, OtherVM: 8 * miB,
 		RSSAnon: 4 * miB, RSSFile: 8 * miB, ArgBytes: 11, EnvBytes: 120},
-	sharePPM: 300, systemPPM: 600_000, wakeups: 2,
+	sharePPM: 300, systemPPM: 600_000, wakeups: 2, wchan: "do_epoll_wait", cgroup: "/init.scope",
+	ignore: "PIPE", catch: "HUP,INT,USR1,USR2,TERM,CHLD,WINCH,PWR,RTMIN+1",
 }
+
+// daemonEnviron is what systemd gives the services it starts.
+var daemonEnviron = []string{"LANG=C.UTF-8", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 
 // bootProcesses are started by systemd, in the order units come up.
 var bootProcesses = []process{
-	{comm: "systemd-journald", cmdline: []string{"/lib/systemd/systemd-journald"}, parent: "systemd", newSession: true,
+	{comm: "systemd-journald", exe: "/usr/lib/systemd/systemd-journald", cmdline: []string{"/lib/systemd/systemd-journald"},
+		parent: "systemd", newSession: true,
 		image: mm.Image{Text: 96 * kiB, Data: 16 * kiB, Libs: 8 * miB, Heap: 1 * miB, Stack: 132 * kiB, OtherVM: 64 * miB,
 			RSSAnon: 3 * miB, RSSFile: 6 * miB, RSSShmem: 8 * miB, ArgBytes: 30, EnvBytes: 300},
-		sharePPM: 500, systemPPM: 500_000, wakeups: 5},
-	{comm: "systemd-udevd", cmdline: []string{"/lib/systemd/systemd-udevd"}, parent: "systemd", newSession: true,
+		sharePPM: 500, systemPPM: 500_000, wakeups: 5, wchan: "do_epoll_wait", cgroup: "/system.slice/systemd-journald.service",
+		ignore: "PIPE", catch: "INT,USR1,USR2,TERM,RTMIN+1"},
+	{comm: "systemd-udevd", exe: "/usr/lib/systemd/systemd-udevd", cmdline: []string{"/lib/systemd/systemd-udevd"},
+		parent: "systemd", newSession: true,
 		image: mm.Image{Text: 200 * kiB, Data: 16 * kiB, Libs: 8 * miB, Heap: 2 * miB, Stack: 132 * kiB, OtherVM: 8 * miB,
 			RSSAnon: 2 * miB, RSSFile: 5 * miB, ArgBytes: 27, EnvBytes: 300},
-		sharePPM: 50, systemPPM: 500_000},
-	{comm: "dbus-daemon", uid: 100, gid: 101, parent: "systemd", newSession: true,
+		sharePPM: 50, systemPPM: 500_000, wakeups: 1, wchan: "do_epoll_wait", cgroup: "/system.slice/systemd-udevd.service",
+		catch: "HUP,INT,TERM,CHLD"},
+	{comm: "dbus-daemon", exe: "/usr/bin/dbus-daemon", uid: 100, gid: 101, parent: "systemd", newSession: true,
 		cmdline: []string{"/usr/bin/dbus-daemon", "--system", "--address=systemd:", "--nofork", "--nopidfile", "--systemd-activation", "--syslog-only"},
 		image: mm.Image{Text: 160 * kiB, Data: 12 * kiB, Libs: 4 * miB, Heap: 1 * miB, Stack: 132 * kiB,
 			RSSAnon: 1 * miB, RSSFile: 3 * miB, ArgBytes: 110, EnvBytes: 200},
-		sharePPM: 100, systemPPM: 400_000, wakeups: 1},
-	{comm: "systemd-logind", cmdline: []string{"/lib/systemd/systemd-logind"}, parent: "systemd", newSession: true,
+		sharePPM: 100, systemPPM: 400_000, wakeups: 1, wchan: "do_epoll_wait", cgroup: "/system.slice/dbus.service",
+		ignore: "PIPE", catch: "HUP,TERM"},
+	{comm: "systemd-logind", exe: "/usr/lib/systemd/systemd-logind", cmdline: []string{"/lib/systemd/systemd-logind"},
+		parent: "systemd", newSession: true,
 		image: mm.Image{Text: 250 * kiB, Data: 16 * kiB, Libs: 8 * miB, Heap: 1 * miB, Stack: 132 * kiB,
 			RSSAnon: 1 * miB, RSSFile: 5 * miB, ArgBytes: 28, EnvBytes: 300},
-		sharePPM: 50, systemPPM: 500_000},
-	{comm: "cron", cmdline: []string{"/usr/sbin/cron", "-f"}, parent: "systemd", newSession: true,
+		sharePPM: 50, systemPPM: 500_000, wakeups: 1, wchan: "do_epoll_wait", cgroup: "/system.slice/systemd-logind.service",
+		ignore: "PIPE", catch: "INT,USR1,USR2,TERM"},
+	{comm: "cron", exe: "/usr/sbin/cron", cmdline: []string{"/usr/sbin/cron", "-f"}, parent: "systemd", newSession: true,
 		image: mm.Image{Text: 40 * kiB, Data: 8 * kiB, Libs: 3 * miB, Heap: 256 * kiB, Stack: 132 * kiB,
 			RSSAnon: 512 * kiB, RSSFile: 2 * miB, ArgBytes: 18, EnvBytes: 200},
-		sharePPM: 10, systemPPM: 300_000},
-	{comm: "agetty", cmdline: []string{"/sbin/agetty", "-o", "-p -- \\u", "--noclear", "-", "linux"}, parent: "systemd",
-		newSession: true, tty: tty1,
+		sharePPM: 10, systemPPM: 300_000, wchan: "hrtimer_nanosleep", cgroup: "/system.slice/cron.service", catch: "HUP,CHLD"},
+	{comm: "agetty", exe: "/usr/sbin/agetty", cmdline: []string{"/sbin/agetty", "-o", "-p -- \\u", "--noclear", "-", "linux"},
+		parent: "systemd", newSession: true, tty: tty1,
 		image: mm.Image{Text: 60 * kiB, Data: 8 * kiB, Libs: 3 * miB, Heap: 128 * kiB, Stack: 132 * kiB,
-			RSSAnon: 256 * kiB, RSSFile: 2 * miB, ArgBytes: 44, EnvBytes: 150}},
-	{comm: "sshd", cmdline: []string{"sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"}, parent: "systemd", newSession: true,
+			RSSAnon: 256 * kiB, RSSFile: 2 * miB, ArgBytes: 44, EnvBytes: 150},
+		wchan: "wait_woken", cgroup: "/system.slice/system-getty.slice/getty@tty1.service", ignore: "HUP,INT,QUIT"},
+	{comm: "sshd", exe: "/usr/sbin/sshd", cmdline: []string{"sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"},
+		parent: "systemd", newSession: true,
 		image: mm.Image{Text: 900 * kiB, Data: 24 * kiB, Libs: 6 * miB, Heap: 512 * kiB, Stack: 132 * kiB,
-			RSSAnon: 1 * miB, RSSFile: 7 * miB, ArgBytes: 57, EnvBytes: 250}},
-	{comm: "sshd", cmdline: []string{"sshd: root@pts/0"}, parent: "sshd", newSession: true,
+			RSSAnon: 1 * miB, RSSFile: 7 * miB, ArgBytes: 57, EnvBytes: 250},
+		wchan: "do_sys_poll", cgroup: "/system.slice/ssh.service", ignore: "PIPE", catch: "HUP,INT,TERM,CHLD"},
+	{comm: "sshd", exe: "/usr/sbin/sshd", cmdline: []string{"sshd: root@pts/0"}, parent: "sshd", newSession: true,
 		image: mm.Image{Text: 900 * kiB, Data: 24 * kiB, Libs: 7 * miB, Heap: 768 * kiB, Stack: 132 * kiB,
 			RSSAnon: 2 * miB, RSSFile: 8 * miB, ArgBytes: 17, EnvBytes: 250},
-		wakeups: 1},
-	{comm: "bash", cmdline: []string{"-bash"}, parent: "sshd", newSession: true, tty: pts0,
+		wakeups: 1, wchan: "do_sys_poll", cgroup: "/user.slice/user-0.slice/session-1.scope", ignore: "PIPE",
+		catch: "HUP,INT,TERM,CHLD", login: true},
+	{comm: "bash", exe: "/usr/bin/bash", cmdline: []string{"-bash"}, parent: "sshd", newSession: true, tty: pts0,
 		image: mm.Image{Text: 900 * kiB, Data: 48 * kiB, Libs: 4 * miB, Heap: 1 * miB, Stack: 132 * kiB,
-			RSSAnon: 2 * miB, RSSFile: 3 * miB, ArgBytes: 6, EnvBytes: 600}},
+			RSSAnon: 2 * miB, RSSFile: 3 * miB, ArgBytes: 6, EnvBytes: 600},
+		wchan: "wait_woken", cgroup: "/user.slice/user-0.slice/session-1.scope",
+		// An interactive shell ignores these and handles its own job control.
+		ignore: "QUIT,TERM,TSTP,TTIN,TTOU", catch: "INT,CHLD,WINCH", login: true},
 }
 
 // startUserland runs what systemd starts at boot. Short-lived helpers
@@ -246,9 +299,38 @@ func (k *Kernel) startUserland() error {
 	return nil
 }
 
-// lastByComm finds the newest task with a name.
+// bootFds is a daemon's file table: standard streams on /dev/null (or its
+// terminal), the journal's stream socket for services, and a listening
+// socket or epoll instance where the daemon has one.
+func (k *Kernel) bootFds(p process) []sched.OpenFile {
+	k.nextInode++
+	std := "/dev/null"
+	switch p.tty {
+	case pts0:
+		std = "/dev/pts/0"
+	case tty1:
+		std = "/dev/tty1"
+	}
+	const rdwr = 0o2 // O_RDWR; 0o100000 is O_LARGEFILE, 0o2000000 O_CLOEXEC
+	fds := []sched.OpenFile{{Fd: 0, Path: std, Flags: 0o100000 | rdwr}, {Fd: 1, Path: std, Flags: 0o100000 | rdwr}, {Fd: 2, Path: std, Flags: 0o100000 | rdwr}}
+	if p.tty == 0 && p.comm != "systemd" {
+		sock := k.nextInode + 20000
+		fds[1] = sched.OpenFile{Fd: 1, Path: fmt.Sprintf("socket:[%d]", sock), Flags: rdwr, Inode: sock}
+		fds[2] = sched.OpenFile{Fd: 2, Path: fmt.Sprintf("socket:[%d]", sock), Flags: rdwr, Inode: sock}
+	}
+	if p.wchan == "do_epoll_wait" {
+		fds = append(fds, sched.OpenFile{Fd: 3, Path: "anon_inode:[eventpoll]", Flags: 0o2000002})
+	}
+	if p.comm == "sshd" || p.comm == "dbus-daemon" {
+		sock := k.nextInode + 30000
+		fds = append(fds, sched.OpenFile{Fd: len(fds), Path: fmt.Sprintf("socket:[%d]", sock), Flags: 0o2000002, Inode: sock})
+	}
+	return fds
+}
+
+// lastByComm finds the newest process with a name.
 func (k *Kernel) lastByComm(comm string) int {
-	pids := k.Sched.Pids()
+	pids := k.Sched.Tgids()
 	for i := len(pids) - 1; i >= 0; i-- {
 		if k.Sched.Task(pids[i]).Comm == comm {
 			return pids[i]
@@ -258,6 +340,7 @@ func (k *Kernel) lastByComm(comm string) int {
 }
 
 func (k *Kernel) spawnProcess(p process, ppid int) (*sched.Task, error) {
+	p.image.Path = p.exe
 	as, err := k.Mem.NewAddressSpace(p.image, k.rng)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.comm, err)
@@ -266,10 +349,29 @@ func (k *Kernel) spawnProcess(p process, ppid int) (*sched.Task, error) {
 	if p.uid == 0 {
 		flags = initFlags
 	}
+	ignored, err := sched.ParseSigSet(p.ignore)
+	if err != nil {
+		return nil, err
+	}
+	caught, err := sched.ParseSigSet(p.catch)
+	if err != nil {
+		return nil, err
+	}
+	loginUID, sessionID := noLoginUID, noLoginUID
+	if p.login {
+		loginUID, sessionID = p.uid, 1
+	}
+	env := daemonEnviron
+	if p.login {
+		env = []string{"USER=root", "LOGNAME=root", "HOME=/root", "SHELL=/bin/bash", "TERM=xterm-256color",
+			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "SSH_TTY=/dev/pts/0"}
+	}
 	t, err := k.Sched.Spawn(sched.Spec{
-		Comm: p.comm, Cmdline: p.cmdline, PPid: ppid, Creds: sched.UserCreds(p.uid, p.gid),
-		Flags: flags, CPU: -1, NewSession: p.newSession || ppid == 0, TTY: p.tty, MM: as,
-		IdleState: sched.Sleeping, SharePPM: p.sharePPM, SystemPPM: p.systemPPM, WakeupsPerSec: p.wakeups,
+		Comm: p.comm, Exe: p.exe, Cmdline: p.cmdline, Environ: env, PPid: ppid, Creds: sched.UserCreds(p.uid, p.gid),
+		Flags: flags, NewSession: p.newSession || ppid == 0, TTY: p.tty, MM: as,
+		Ignored: ignored, Caught: caught, Wchan: p.wchan, Cgroup: p.cgroup, LoginUID: loginUID, SessionID: sessionID,
+		Fds: k.bootFds(p),
+		Profile: sched.Profile{SharePPM: p.sharePPM, SystemPPM: p.systemPPM, BurstNs: burstFor(p.sharePPM, p.wakeups), Bursty: true},
 	})
 	if err != nil {
 		k.Mem.ReleaseAddressSpace(as)

@@ -70,6 +70,9 @@ type Kernel struct {
 	speed      float64
 	anchorWall int64
 	anchorSim  uint64
+
+	// nextInode numbers the sockets of the boot processes' file tables.
+	nextInode uint64
 }
 
 // UTS is the kernel's names (struct new_utsname) and build banner.
@@ -113,7 +116,7 @@ func New(cfg Config) (*Kernel, error) {
 	if k.Mem, err = mm.New(cfg.MemBytes, k.rng); err != nil {
 		return nil, err
 	}
-	k.Sched = sched.New(k.Clock, k.Mem, cfg.CPUs)
+	k.Sched = sched.New(k.Clock, k.Mem, k.rng, cfg.CPUs)
 	k.IRQ = irq.New(cfg.CPUs)
 	k.Log = printk.New(k.Clock, printk.DefaultBufLen, cfg.Console)
 	k.UTS = defaultUTS(cfg.Hostname)

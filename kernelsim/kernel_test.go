@@ -25,10 +25,10 @@ func TestBootTree(t *testing.T) {
 	require.NotNil(t, kthreadd)
 	require.Equal(t, "systemd", init.Comm)
 	require.Equal(t, "kthreadd", kthreadd.Comm)
-	require.Equal(t, 0, init.PPid)
-	require.Equal(t, 0, kthreadd.PPid)
+	require.Equal(t, 0, init.Process().PPid)
+	require.Equal(t, 0, kthreadd.Process().PPid)
 	for _, pid := range k.Sched.Pids() {
-		t.Logf("%d %d %c %s %v", pid, k.Sched.Task(pid).PPid, k.Sched.Task(pid).State, k.Sched.Task(pid).ProcName(), k.Sched.Task(pid).Cmdline)
+		t.Logf("%d %d %c %s %v", pid, k.Sched.Task(pid).Process().PPid, k.Sched.Task(pid).State, k.Sched.Task(pid).ProcName(), k.Sched.Task(pid).Process().Cmdline)
 	}
 	_ = sched.Running
 }

@@ -78,7 +78,8 @@ func (k *Kernel) catchUp() {
 	}
 }
 
-// runTo runs every tick up to time t, then sets the clock to t.
+// runTo runs every event and tick up to time t, in time order, then
+// accounts the CPUs' time up to t.
 func (k *Kernel) runTo(t uint64) {
 	for {
 		next := k.Clock.Ticks() + 1
@@ -86,21 +87,23 @@ func (k *Kernel) runTo(t uint64) {
 		if at > t {
 			break
 		}
-		prev := k.Clock.TickTime(next - 1)
+		k.Sched.RunUntil(at)
 		if err := k.Clock.Set(at); err != nil {
 			panic(err) // ticks only move forward
 		}
-		k.tick(next, at-prev)
+		k.tick(next, at)
 	}
+	k.Sched.RunUntil(t)
 	if err := k.Clock.Set(t); err != nil {
 		panic(err)
 	}
+	k.Sched.SyncTo(t)
 }
 
 // tick is one timer interrupt on every online CPU.
-func (k *Kernel) tick(n, tickNs uint64) {
+func (k *Kernel) tick(n, now uint64) {
 	for _, c := range k.CPUs.OnlineList() {
 		k.IRQ.Tick(c, n)
 	}
-	k.Sched.Tick(tickNs)
+	k.Sched.Tick(now)
 }

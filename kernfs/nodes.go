@@ -21,6 +21,13 @@ type StaticDir struct {
 	byName  map[string]Node
 }
 
+// WithOwner returns a copy of the directory owned by uid and gid.
+func (d *StaticDir) WithOwner(uid, gid uint32) *StaticDir {
+	e := *d
+	e.attr.Uid, e.attr.Gid = uid, gid
+	return &e
+}
+
 // NewStaticDir builds a directory with permissions perm, owned by root.
 func NewStaticDir(perm fs.FileMode, entries ...Entry) *StaticDir {
 	d := &StaticDir{attr: Attr{Mode: fs.ModeDir | perm}, entries: entries, byName: make(map[string]Node, len(entries))}
@@ -65,6 +72,12 @@ type LinkFunc struct {
 // NewLink returns a symlink (mode 0777, root's) whose target target computes.
 func NewLink(target func(c *Caller) (string, error)) *LinkFunc {
 	return &LinkFunc{attr: Attr{Mode: fs.ModeSymlink | 0o777}, target: target}
+}
+
+// NewLinkAttr returns a symlink with its own permissions and owner, as
+// /proc/PID/fd/N shows the open mode of the file.
+func NewLinkAttr(perm fs.FileMode, uid, gid uint32, target func(c *Caller) (string, error)) *LinkFunc {
+	return &LinkFunc{attr: Attr{Mode: fs.ModeSymlink | perm, Uid: uid, Gid: gid}, target: target}
 }
 
 // Attr implements Node.

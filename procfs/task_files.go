@@ -3,6 +3,8 @@ package procfs
 import (
 	"bytes"
 	"fmt"
+	"math/bits"
+	"syscall"
 
 	"ksim/kernelsim/clock"
 	"ksim/kernelsim/cpu"
@@ -20,53 +22,67 @@ const maxNumNodes = 1024
 // clockT converts ns to USER_HZ ticks (nsec_to_clock_t).
 func clockT(ns uint64) uint64 { return ns / clock.NsecPerUserTick }
 
-// permitted says whether the caller may see a task's memory layout
-// (ptrace_may_access with PTRACE_MODE_READ_FSCREDS): root, or the owner.
+// permitted says whether the caller may look into a task
+// (ptrace_may_access with PTRACE_MODE_READ_FSCREDS): root, or its owner.
 func permitted(c *kernfs.Caller, t *sched.Task) bool {
 	return c.IsRoot() || c.Uid == t.Creds.Euid
 }
 
 // ttyForegroundPgrp is tpgid: the foreground process group of the task's
 // terminal; a session leader's shell owns its terminal's foreground.
-func ttyForegroundPgrp(t *sched.Task) int {
-	if t.TTY == 0 {
+func ttyForegroundPgrp(p *sched.Process) int {
+	if p.TTY == 0 {
 		return -1
 	}
-	return t.Pgid
+	return p.Pgid
 }
 
 // sigIgnored is the ignored-signal mask: kernel threads ignore everything.
-func sigIgnored(t *sched.Task) uint64 {
+func sigIgnored(t *sched.Task) sched.SigSet {
 	if t.IsKthread() {
-		return ^uint64(0)
+		return sched.AllSignals
 	}
-	return 0
+	return t.Process().Ignored
+}
+
+// taskTimes is a task's or, for /proc/PID, its whole process's CPU time and faults.
+func taskTimes(d *taskDirNode) (utime, stime, minflt, majflt uint64) {
+	t := d.t
+	if d.thread {
+		return t.Utime, t.Stime, t.MinFlt, t.MajFlt
+	}
+	utime, stime = t.Process().Times()
+	minflt, majflt = t.Process().Faults()
+	return utime, stime, minflt, majflt
 }
 
 // taskStat prints /proc/PID/stat as fs/proc/array.c do_task_stat does:
 // 52 fields separated by single spaces; the name in parentheses may
 // itself contain spaces and parentheses.
-func (v *view) taskStat(b *bytes.Buffer, c *kernfs.Caller, t *sched.Task) {
+func taskStat(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error {
+	t := d.t
+	p := t.Process()
 	allowed := permitted(c, t)
-	as := t.MM
+	as := p.MM
+	utime, stime, minflt, majflt := taskTimes(d)
 	fmt.Fprintf(b, "%d (%s) %c", t.Pid, t.ProcName(), t.State)
-	putInt(b, " ", int64(t.PPid))
-	putInt(b, " ", int64(t.Pgid))
-	putInt(b, " ", int64(t.Sid))
-	putInt(b, " ", int64(t.TTY))
-	putInt(b, " ", int64(ttyForegroundPgrp(t)))
+	putInt(b, " ", int64(p.PPid))
+	putInt(b, " ", int64(p.Pgid))
+	putInt(b, " ", int64(p.Sid))
+	putInt(b, " ", int64(p.TTY))
+	putInt(b, " ", int64(ttyForegroundPgrp(p)))
 	putUint(b, " ", uint64(t.Flags))
-	putUint(b, " ", t.MinFlt)
-	putUint(b, " ", 0) // cminflt
-	putUint(b, " ", t.MajFlt)
-	putUint(b, " ", 0) // cmajflt
-	putUint(b, " ", clockT(t.Utime))
-	putUint(b, " ", clockT(t.Stime))
-	putInt(b, " ", 0) // cutime
-	putInt(b, " ", 0) // cstime
+	putUint(b, " ", minflt)
+	putUint(b, " ", p.CMinFlt)
+	putUint(b, " ", majflt)
+	putUint(b, " ", p.CMajFlt)
+	putUint(b, " ", clockT(utime))
+	putUint(b, " ", clockT(stime))
+	putInt(b, " ", int64(clockT(p.Cutime)))
+	putInt(b, " ", int64(clockT(p.Cstime)))
 	putInt(b, " ", int64(t.Priority()))
 	putInt(b, " ", int64(t.Nice))
-	putInt(b, " ", 1) // num_threads
+	putInt(b, " ", int64(max(len(p.Threads()), 1)))
 	putInt(b, " ", 0) // itrealvalue
 	putUint(b, " ", clockT(t.StartTime))
 	var vsize, rss uint64
@@ -87,11 +103,11 @@ func (v *view) taskStat(b *bytes.Buffer, c *kernfs.Caller, t *sched.Task) {
 		b.WriteString(" 1 1 0")
 	}
 	b.WriteString(" 0 0") // kstkesp, kstkeip: only shown for a dying task
-	putUint(b, " ", 0)    // pending signals
-	putUint(b, " ", 0)    // blocked
-	putUint(b, " ", sigIgnored(t)&0x7fffffff)
-	putUint(b, " ", 0) // caught
-	if t.State == sched.Running {
+	putUint(b, " ", uint64(t.Pending)&0x7fffffff)
+	putUint(b, " ", uint64(t.Blocked)&0x7fffffff)
+	putUint(b, " ", uint64(sigIgnored(t))&0x7fffffff)
+	putUint(b, " ", uint64(p.Caught)&0x7fffffff)
+	if t.State == sched.Running || t.State == sched.Zombie || t.State == sched.Dead {
 		b.WriteString(" 0") // wchan: whether the task sleeps somewhere
 	} else {
 		b.WriteString(" 1")
@@ -109,49 +125,86 @@ func (v *view) taskStat(b *bytes.Buffer, c *kernfs.Caller, t *sched.Task) {
 	} else {
 		b.WriteString(" 0 0 0 0 0 0 0")
 	}
-	b.WriteString(" 0\n") // exit_code
+	if allowed {
+		putInt(b, " ", int64(t.ExitCode))
+	} else {
+		b.WriteString(" 0")
+	}
+	b.WriteByte('\n')
+	return nil
 }
 
 // taskStatm prints /proc/PID/statm (fs/proc/task_mmu.c task_statm): size,
 // resident, shared, text, lib (0), data, dt (0), in pages.
-func (v *view) taskStatm(b *bytes.Buffer, _ *kernfs.Caller, t *sched.Task) {
-	as := t.MM
+func taskStatm(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+	as := d.t.Process().MM
 	if as == nil {
 		b.WriteString("0 0 0 0 0 0 0\n")
-		return
+		return nil
 	}
 	fmt.Fprintf(b, "%d %d %d %d 0 %d 0\n", as.TotalVM(), as.RSS(), as.RSSFile()+as.RSSShmem(),
 		as.TextPages(), as.DataVM()+as.StackVM())
+	return nil
 }
 
-// taskCmdline prints the arguments, each ended by a NUL; kernel threads have none.
-func (v *view) taskCmdline(b *bytes.Buffer, _ *kernfs.Caller, t *sched.Task) {
-	for _, a := range t.Cmdline {
+// taskCmdline prints the arguments, each ended by a NUL; kernel threads
+// and zombies have none.
+func taskCmdline(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+	p := d.t.Process()
+	if p.MM == nil {
+		return nil
+	}
+	for _, a := range p.Cmdline {
 		b.WriteString(a)
 		b.WriteByte(0)
 	}
+	return nil
+}
+
+// taskEnviron prints the environment, NUL-separated; only for those who
+// may look into the task (mm_access).
+func taskEnviron(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error {
+	if !permitted(c, d.t) {
+		return syscall.EACCES
+	}
+	p := d.t.Process()
+	if p.MM == nil {
+		return nil
+	}
+	for _, e := range p.Environ {
+		b.WriteString(e)
+		b.WriteByte(0)
+	}
+	return nil
 }
 
 // taskComm prints the task's name and a newline.
-func (v *view) taskComm(b *bytes.Buffer, _ *kernfs.Caller, t *sched.Task) {
-	b.WriteString(t.ProcName())
+func taskComm(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+	b.WriteString(d.t.ProcName())
 	b.WriteByte('\n')
+	return nil
 }
+
+// setComm is fs/proc/base.c comm_write: only the task's own thread group
+// may rename it, so every simulated task refuses with EINVAL.
+func setComm(*view, *kernfs.Caller, *sched.Task, string) error { return syscall.EINVAL }
 
 // taskStatus prints /proc/PID/status as fs/proc/array.c proc_pid_status
 // does on 6.18 x86_64: "Key:" and a tab before every value.
-func (v *view) taskStatus(b *bytes.Buffer, _ *kernfs.Caller, t *sched.Task) {
+func taskStatus(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+	t := d.t
+	p := t.Process()
 	cr := t.Creds
 	umask := "0022"
 	if t.IsKthread() {
 		umask = "0000"
 	}
 	fmt.Fprintf(b, "Name:\t%s\nUmask:\t%s\nState:\t%s\n", t.ProcName(), umask, t.State.Name())
-	fmt.Fprintf(b, "Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n", t.Tgid, t.Pid, t.PPid)
+	fmt.Fprintf(b, "Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n", p.Tgid, t.Pid, p.PPid)
 	fmt.Fprintf(b, "Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\n",
 		cr.Uid, cr.Euid, cr.Suid, cr.Fsuid, cr.Gid, cr.Egid, cr.Sgid, cr.Fsgid)
 	fdSize := 64
-	if t.MM != nil {
+	if p.MM != nil {
 		fdSize = 256
 	}
 	fmt.Fprintf(b, "FDSize:\t%d\nGroups:\t", fdSize)
@@ -162,13 +215,13 @@ func (v *view) taskStatus(b *bytes.Buffer, _ *kernfs.Caller, t *sched.Task) {
 		fmt.Fprintf(b, "%d", g)
 	}
 	b.WriteString(" \n") // "Trailing space shouldn't have been added in the first place."
-	fmt.Fprintf(b, "NStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n", t.Tgid, t.Pid, t.Pgid, t.Sid)
+	fmt.Fprintf(b, "NStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n", p.Tgid, t.Pid, p.Pgid, p.Sid)
 	if t.IsKthread() {
 		b.WriteString("Kthread:\t1\n")
 	} else {
 		b.WriteString("Kthread:\t0\n")
 	}
-	if as := t.MM; as != nil {
+	if as := p.MM; as != nil {
 		kb := func(label string, pages uint64) { fmt.Fprintf(b, "%s:\t%8d kB\n", label, pages*mm.PageSize>>10) }
 		kb("VmPeak", as.HiwaterVM())
 		kb("VmSize", as.TotalVM())
@@ -188,9 +241,11 @@ func (v *view) taskStatus(b *bytes.Buffer, _ *kernfs.Caller, t *sched.Task) {
 		kb("HugetlbPages", 0)
 		b.WriteString("CoreDumping:\t0\nTHP_enabled:\t1\nuntag_mask:\t0xffffffffffffffff\n")
 	}
-	fmt.Fprintf(b, "Threads:\t1\nSigQ:\t0/%d\n", sigQueueLimit(v.k.Mem.TotalPages()))
+	pending := t.Pending | p.SharedPending
+	fmt.Fprintf(b, "Threads:\t%d\nSigQ:\t%d/%d\n", max(len(p.Threads()), 1), bits.OnesCount64(uint64(pending)),
+		sigQueueLimit(v.k.Mem.TotalPages()))
 	fmt.Fprintf(b, "SigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n",
-		0, 0, 0, sigIgnored(t), 0)
+		uint64(t.Pending), uint64(p.SharedPending), uint64(t.Blocked), uint64(sigIgnored(t)), uint64(p.Caught))
 	capPrm, capBnd := uint64(0), uint64(capFull)
 	if cr.Euid == 0 {
 		capPrm = capFull
@@ -199,25 +254,17 @@ func (v *view) taskStatus(b *bytes.Buffer, _ *kernfs.Caller, t *sched.Task) {
 		0, capPrm, capPrm, capBnd, 0)
 	b.WriteString("NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n")
 	b.WriteString("Speculation_Store_Bypass:\tthread vulnerable\nSpeculationIndirectBranch:\tconditional enabled\n")
-	online := v.k.CPUs.OnlineList()
+	allowed := t.Allowed.List()
 	fmt.Fprintf(b, "Cpus_allowed:\t%s\nCpus_allowed_list:\t%s\n",
-		cpu.FormatMask(allowedCPUs(t, online), v.k.CPUs.Possible()), cpu.FormatList(allowedCPUs(t, online)))
+		cpu.FormatMask(allowed, v.k.CPUs.Possible()), cpu.FormatList(allowed))
 	fmt.Fprintf(b, "Mems_allowed:\t%s\nMems_allowed_list:\t0\n", cpu.FormatMask([]int{0}, maxNumNodes))
 	fmt.Fprintf(b, "voluntary_ctxt_switches:\t%d\nnonvoluntary_ctxt_switches:\t%d\n",
 		t.VoluntarySwitches, t.NonVoluntarySwitches)
+	return nil
 }
 
 // capFull is every capability up to CAP_CHECKPOINT_RESTORE (40).
 const capFull = 1<<41 - 1
-
-// allowedCPUs is the task's affinity: its one CPU for a bound task (a
-// per-CPU kernel thread), every online CPU otherwise.
-func allowedCPUs(t *sched.Task, online []int) []int {
-	if t.Bound {
-		return []int{t.CPU}
-	}
-	return online
-}
 
 // sigQueueLimit is RLIMIT_SIGPENDING's default, max_threads/2
 // (kernel/fork.c: max_threads is an eighth of memory in thread-sized units).

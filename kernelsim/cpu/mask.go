@@ -54,3 +54,107 @@ func FormatMask(bits []int, nbits int) string {
 	}
 	return sb.String()
 }
+
+// Mask is a set of CPUs (cpumask_t).
+type Mask struct{ words []uint64 }
+
+// MaskOf returns the set of the listed CPUs.
+func MaskOf(cpus ...int) Mask {
+	var m Mask
+	for _, c := range cpus {
+		m.Set(c)
+	}
+	return m
+}
+
+// MaskAll returns CPUs 0..n-1.
+func MaskAll(n int) Mask {
+	var m Mask
+	for c := range n {
+		m.Set(c)
+	}
+	return m
+}
+
+// Set adds cpu to the set.
+func (m *Mask) Set(cpu int) {
+	for len(m.words) <= cpu/64 {
+		m.words = append(m.words, 0)
+	}
+	m.words[cpu/64] |= 1 << (cpu % 64)
+}
+
+// Has says whether cpu is in the set.
+func (m Mask) Has(cpu int) bool {
+	return cpu >= 0 && cpu/64 < len(m.words) && m.words[cpu/64]&(1<<(cpu%64)) != 0
+}
+
+// List returns the CPUs in ascending order.
+func (m Mask) List() []int {
+	var l []int
+	for w, bits := range m.words {
+		for b := range 64 {
+			if bits&(1<<b) != 0 {
+				l = append(l, w*64+b)
+			}
+		}
+	}
+	return l
+}
+
+// Empty says whether the set has no CPU.
+func (m Mask) Empty() bool {
+	for _, w := range m.words {
+		if w != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// And returns the CPUs in both sets.
+func (m Mask) And(o Mask) Mask {
+	var r Mask
+	for i := range min(len(m.words), len(o.words)) {
+		r.words = append(r.words, m.words[i]&o.words[i])
+	}
+	return r
+}
+
+// First returns the lowest CPU in the set, or -1.
+func (m Mask) First() int {
+	if l := m.List(); len(l) > 0 {
+		return l[0]
+	}
+	return -1
+}
+
+// ParseList reads a CPU list as cpulist_parse does: "0-3,6,8-9". Every
+// CPU must be below n.
+func ParseList(s string, n int) (Mask, error) {
+	var m Mask
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return m, fmt.Errorf("empty cpu list")
+	}
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 {
+			return Mask{}, fmt.Errorf("cpu list %q: bad cpu %q", s, lo)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return Mask{}, fmt.Errorf("cpu list %q: bad range %q", s, part)
+			}
+		}
+		if b >= n {
+			return Mask{}, fmt.Errorf("cpu list %q: cpu %d does not exist", s, b)
+		}
+		for c := a; c <= b; c++ {
+			m.Set(c)
+		}
+	}
+	return m, nil
+}

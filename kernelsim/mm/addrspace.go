@@ -12,6 +12,7 @@ type Image struct {
 	OtherVM                       uint64 // further mmaps (arenas, locale files)
 	RSSAnon, RSSFile, RSSShmem    uint64 // resident memory
 	ArgBytes, EnvBytes            uint64 // argv and environ strings on the stack
+	Path                          string // the executable's path
 }
 
 // AddressSpace is a process's mm_struct: its layout and its memory counters.
@@ -29,6 +30,13 @@ type AddressSpace struct {
 	rssAnon, rssFile     uint64 // pages
 	rssShmem, hiwaterRSS uint64 // pages
 	pageTableBytes       uint64
+
+	// Where the mappings lie, for /proc/PID/maps.
+	path                 string
+	textPages, roPages   uint64
+	libExec, libRO       uint64 // pages of shared libraries' code and read-only data
+	otherPages           uint64
+	mmapBase, stackPages uint64
 }
 
 // NewAddressSpace builds a process image at randomized (ASLR) addresses and
@@ -51,30 +59,113 @@ func UnaccountedAddressSpace(img Image, seed uint64) *AddressSpace {
 
 func layout(img Image, rng *rand.Rand) *AddressSpace {
 	pages := func(b uint64) uint64 { return (b + PageSize - 1) / PageSize }
-	as := &AddressSpace{}
-	// x86_64 PIE executables load near 0x55..., the stack sits below 0x7fff... (arch/x86/mm/mmap.c).
+	as := &AddressSpace{path: img.Path}
+	// x86_64 PIE executables load near 0x55..., shared libraries below the
+	// mmap base near 0x7f..., the stack below 0x7ffc... (arch/x86/mm/mmap.c).
 	as.StartCode = 0x555555554000 + rng.Uint64N(1<<28)*PageSize
 	as.EndCode = as.StartCode + img.Text
-	as.StartData = pageAlign(as.EndCode) + 0x1000 + img.Text%PageSize
+	as.textPages = pages(img.Text)
+	as.roPages = max(1, as.textPages/4)
+	as.StartData = as.StartCode + (as.textPages+as.roPages)*PageSize + img.Text%PageSize
 	as.EndData = as.StartData + img.Data
 	as.StartBrk = pageAlign(as.EndData) + rng.Uint64N(1<<13)*PageSize
 	as.Brk = as.StartBrk + pageAlign(img.Heap)
+	as.mmapBase = 0x7f0000000000 + rng.Uint64N(1<<27)*PageSize
 	as.StartStack = 0x7ffc00000000 + rng.Uint64N(1<<22)*PageSize + 0xa50
 	as.ArgStart = as.StartStack + 0x2a0
 	as.ArgEnd = as.ArgStart + img.ArgBytes
 	as.EnvStart = as.ArgEnd
 	as.EnvEnd = as.EnvStart + img.EnvBytes
 
-	as.execVM = pages(img.Text) + pages(img.Libs)
-	as.dataVM = pages(img.Data) + pages(img.Heap) + pages(img.OtherVM)
-	as.stackVM = pages(img.Stack)
-	as.totalVM = as.execVM + as.dataVM + as.stackVM + pages(img.Libs)/2 // libraries' read-only data
+	as.libExec, as.libRO = pages(img.Libs), pages(img.Libs)/2
+	as.otherPages = pages(img.OtherVM)
+	as.stackPages = pages(img.Stack)
+	dataPages := pages(as.EndData) - as.StartData/PageSize
+	as.execVM = as.textPages + as.libExec + vdsoPages
+	as.dataVM = dataPages + pages(img.Heap) + as.otherPages
+	as.stackVM = as.stackPages
+	as.totalVM = elfHeaderPages + as.textPages + as.roPages + dataPages + pages(img.Heap) +
+		as.otherPages + as.libExec + as.libRO + as.stackPages + vvarPages + vdsoPages
 	as.hiwaterVM = as.totalVM
 	as.rssAnon, as.rssFile, as.rssShmem = pages(img.RSSAnon), pages(img.RSSFile), pages(img.RSSShmem)
 	as.hiwaterRSS = as.RSS()
 	// Four levels of tables; roughly one PTE page per 2 MiB mapped, plus the upper levels.
 	as.pageTableBytes = (as.totalVM/512 + 4) * PageSize
 	return as
+}
+
+// Pages of the special mappings every x86_64 process has.
+const (
+	elfHeaderPages = 1
+	vvarPages      = 4
+	vdsoPages      = 2
+)
+
+// VMA is one mapping, as /proc/PID/maps lists it.
+type VMA struct {
+	Start, End uint64
+	Perms      string // rwxp
+	Offset     uint64
+	Major      int // device of the mapped file
+	Minor      int
+	Inode      uint64
+	Name       string // path, [heap], [stack], ... or "" for anonymous memory
+}
+
+// rootDevMajor is the major number of the root disk (virtio-blk, 254).
+const rootDevMajor = 254
+
+// fileInode gives a mapped file a stable inode number from its path.
+func fileInode(path string) uint64 {
+	h := uint64(1469598103934665603)
+	for i := 0; i < len(path); i++ {
+		h = (h ^ uint64(path[i])) * 1099511628211
+	}
+	return 130000 + h%900000
+}
+
+// VMAs lists the mappings in address order: the executable, the heap,
+// anonymous mmaps and the C library below the mmap base, the stack, vvar
+// and vdso. Their sizes add up to TotalVM.
+func (as *AddressSpace) VMAs() []VMA {
+	var out []VMA
+	file := func(start, pages uint64, perms string, off uint64, path string) uint64 {
+		end := start + pages*PageSize
+		out = append(out, VMA{start, end, perms, off, rootDevMajor, 0, fileInode(path), path})
+		return end
+	}
+	exe := as.path
+	if exe == "" {
+		exe = "/usr/bin/true"
+	}
+	base := as.StartCode - elfHeaderPages*PageSize
+	a := file(base, elfHeaderPages, "r--p", 0, exe)
+	a = file(a, as.textPages, "r-xp", elfHeaderPages*PageSize, exe)
+	a = file(a, as.roPages, "r--p", (elfHeaderPages+as.textPages)*PageSize, exe)
+	dataStart := as.StartData &^ (PageSize - 1)
+	file(dataStart, (pageAlign(as.EndData)-dataStart)/PageSize, "rw-p", a-base, exe)
+	if as.Brk > as.StartBrk {
+		out = append(out, VMA{Start: as.StartBrk, End: as.Brk, Perms: "rw-p", Name: "[heap]"})
+	}
+	// Below the mmap base: anonymous arenas, then libc's segments.
+	libc := "/usr/lib/x86_64-linux-gnu/libc.so.6"
+	libPages := as.libExec + as.libRO
+	start := as.mmapBase - (as.otherPages+libPages)*PageSize
+	if as.otherPages > 0 {
+		out = append(out, VMA{Start: start, End: start + as.otherPages*PageSize, Perms: "rw-p"})
+	}
+	a = start + as.otherPages*PageSize
+	roHead := as.libRO / 2
+	a = file(a, roHead, "r--p", 0, libc)
+	a = file(a, as.libExec, "r-xp", roHead*PageSize, libc)
+	file(a, as.libRO-roHead, "r--p", (roHead+as.libExec)*PageSize, libc)
+	stackTop := pageAlign(as.StartStack) + 0x1000
+	out = append(out, VMA{Start: stackTop - as.stackPages*PageSize, End: stackTop, Perms: "rw-p", Name: "[stack]"})
+	vvar := stackTop + 0x22000
+	out = append(out, VMA{Start: vvar, End: vvar + vvarPages*PageSize, Perms: "r--p", Name: "[vvar]"})
+	vdso := vvar + vvarPages*PageSize
+	out = append(out, VMA{Start: vdso, End: vdso + vdsoPages*PageSize, Perms: "r-xp", Name: "[vdso]"})
+	return out
 }
 
 func pageAlign(a uint64) uint64 { return (a + PageSize - 1) &^ (PageSize - 1) }
@@ -129,4 +220,20 @@ func (as *AddressSpace) PageTableBytes() uint64 { return as.pageTableBytes }
 // TextPages is the executable's text in pages, as fs/proc/task_mmu.c computes VmExe.
 func (as *AddressSpace) TextPages() uint64 {
 	return (pageAlign(as.EndCode) - (as.StartCode &^ (PageSize - 1))) / PageSize
+}
+
+// GrowAnon adds pages of touched anonymous memory to an address space (a
+// heap that grows and is written), or fails with nothing changed.
+func (m *Memory) GrowAnon(as *AddressSpace, pages uint64) error {
+	if err := m.charge(&m.anon, pages); err != nil {
+		return err
+	}
+	as.rssAnon += pages
+	as.dataVM += pages
+	as.totalVM += pages
+	as.Brk += pages * PageSize
+	as.hiwaterVM = max(as.hiwaterVM, as.totalVM)
+	as.hiwaterRSS = max(as.hiwaterRSS, as.RSS())
+	m.committed += pages
+	return nil
 }

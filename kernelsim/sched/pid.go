@@ -3,6 +3,7 @@ package sched
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 const (
@@ -32,21 +33,46 @@ type pidAllocator struct {
 }
 
 func (a *pidAllocator) alloc() (int, error) {
-	// idr_alloc_cyclic from last+1 to pid_max, then from the minimum; the
-	// minimum is 1 until the cursor has passed RESERVED_PIDS.
+	pids, err := a.allocN(1)
+	if err != nil {
+		return 0, err
+	}
+	return pids[0], nil
+}
+
+// allocN takes n pids, or none if there are not that many free.
+func (a *pidAllocator) allocN(n int) ([]int, error) {
+	last := a.last
+	taken := make([]int, 0, n)
+	for len(taken) < n {
+		pid, ok := a.next(taken)
+		if !ok {
+			a.last = last
+			return nil, ErrPidSpaceFull
+		}
+		taken = append(taken, pid)
+		a.last = pid
+	}
+	return taken, nil
+}
+
+// next finds the pid idr_alloc_cyclic would give: the first free one
+// after last up to pid_max, then from the minimum, which is 1 until the
+// cursor has passed RESERVED_PIDS.
+func (a *pidAllocator) next(taken []int) (int, bool) {
 	low := 1
 	if a.last+1 > ReservedPids {
 		low = ReservedPids
 	}
+	free := func(pid int) bool { return !a.inUse(pid) && !slices.Contains(taken, pid) }
 	for _, r := range [][2]int{{a.last + 1, a.max}, {low, a.last + 1}} {
 		for pid := max(r[0], 1); pid < r[1]; pid++ {
-			if !a.inUse(pid) {
-				a.last = pid
-				return pid, nil
+			if free(pid) {
+				return pid, true
 			}
 		}
 	}
-	return 0, ErrPidSpaceFull
+	return 0, false
 }
 
 // setMax changes pid_max; Linux accepts RESERVED_PIDS+1 .. PID_MAX_LIMIT.

@@ -1,174 +1,122 @@
 package sched
 
 import (
-	"fmt"
-	"slices"
+	"math/rand/v2"
 
 	"ksim/kernelsim/clock"
+	"ksim/kernelsim/cpu"
 	"ksim/kernelsim/mm"
 )
 
-// cpuRunState is what one CPU is doing and has done.
-type cpuRunState struct {
-	curr       *Task // nil while idle
-	times      CPUTimes
-	nrSwitches uint64
-}
-
-// Scheduler owns the task table and the CPUs' time.
+// Scheduler owns the tasks and the CPUs' runqueues.
 type Scheduler struct {
-	clk   *clock.Clock
-	mem   *mm.Memory
-	cpus  []cpuRunState
-	tasks map[int]*Task
-	pids  []int // sorted, so that every walk over tasks is deterministic
+	clk    *clock.Clock
+	mem    *mm.Memory
+	rng    *rand.Rand
+	cpus   []runqueue
+	tasks  map[int]*Task // every thread, by pid
+	pids   []int         // sorted, so that every walk over tasks is deterministic
+	events eventQueue
+	seq    uint64 // orders events and enqueues
+	tun    tunables
 
-	pidAlloc   pidAllocator
-	nextSerial uint64
-	totalForks uint64 // "processes" in /proc/stat
-	load       loadAvg
-	ticksDone  uint64 // ticks already run
+	pidAlloc      pidAllocator
+	nextSerial    uint64
+	totalForks    uint64 // "processes" in /proc/stat
+	load          loadAvg
+	ticksDone     uint64 // ticks already run
+	lastBalanceAt uint64
 }
 
-// New returns a scheduler for nrCPUs CPUs with no tasks.
-func New(clk *clock.Clock, mem *mm.Memory, nrCPUs int) *Scheduler {
+// New returns a scheduler for nrCPUs CPUs with no tasks. rng is the
+// kernel's random source, which workloads draw from.
+func New(clk *clock.Clock, mem *mm.Memory, rng *rand.Rand, nrCPUs int) *Scheduler {
 	s := &Scheduler{
 		clk:   clk,
 		mem:   mem,
-		cpus:  make([]cpuRunState, nrCPUs),
+		rng:   rng,
+		cpus:  make([]runqueue, nrCPUs),
 		tasks: make(map[int]*Task),
+		tun:   newTunables(nrCPUs),
+	}
+	for i := range s.cpus {
+		s.cpus[i].cpu = i
 	}
 	s.pidAlloc = pidAllocator{max: PidMaxDefault, inUse: func(pid int) bool { return s.tasks[pid] != nil }}
 	s.load.nextSample = loadFreq(clk.HZ())
 	return s
 }
 
-// Spec describes a task to create.
-type Spec struct {
-	Comm    string
-	Cmdline []string
-	PPid    int
-	Creds   Creds
-	Flags   uint32
-	Nice    int
-	Policy  Policy
-	// RTPriority is the real-time priority (1..99) of FIFO and RR tasks.
-	RTPriority int
-	// CPU pins the task to one CPU (per-CPU kthreads); -1 lets the
-	// scheduler place it on the least loaded CPU.
-	CPU int
-	// NewSession makes the task a session and process-group leader (setsid).
-	NewSession bool
-	TTY        uint32
-	MM         *mm.AddressSpace
-	// IdleState is the state the task shows while it does not want the CPU:
-	// Sleeping, or Idle for idle kernel workers.
-	IdleState State
-	// SharePPM is the CPU the task wants, in parts per million of one CPU;
-	// SystemPPM the part of its run time spent in the kernel.
-	SharePPM, SystemPPM uint64
-	// WakeupsPerSec are short wakeups too brief to be charged a tick; each
-	// is two context switches.
-	WakeupsPerSec uint64
+// Tick is the scheduler tick on every CPU at time now (scheduler_tick):
+// it accounts, preempts, balances, grows memory and samples the load.
+func (s *Scheduler) Tick(now uint64) {
+	s.ticksDone++
+	for i := range s.cpus {
+		s.tickCPU(&s.cpus[i], now)
+	}
+	for i := range s.cpus {
+		s.pullIdle(&s.cpus[i], now)
+	}
+	if now-s.lastBalanceAt >= balanceIntervalNs {
+		s.lastBalanceAt = now
+		s.balance(now)
+	}
+	s.growMemory(now)
+	if s.ticksDone == s.load.nextSample {
+		s.load.sample(uint64(s.NrRunning() + s.NrBlocked()))
+		s.load.nextSample += loadFreq(s.clk.HZ())
+	}
 }
 
-// Spawn creates a task as fork followed by exec would, and counts the fork.
-func (s *Scheduler) Spawn(spec Spec) (*Task, error) {
-	parent := s.tasks[spec.PPid]
-	if spec.PPid != 0 && parent == nil {
-		return nil, fmt.Errorf("spawn %s: parent %d does not exist", spec.Comm, spec.PPid)
+// SyncTo accounts every CPU's time up to now, so that what the CPUs did
+// adds up to the time that passed.
+func (s *Scheduler) SyncTo(now uint64) {
+	for i := range s.cpus {
+		s.updateCurr(&s.cpus[i], now)
 	}
-	if spec.CPU >= len(s.cpus) {
-		return nil, fmt.Errorf("spawn %s: cpu %d does not exist", spec.Comm, spec.CPU)
-	}
-	if err := s.mem.AddKernelStack(); err != nil {
-		return nil, fmt.Errorf("spawn %s: %w", spec.Comm, err)
-	}
-	pid, err := s.pidAlloc.alloc()
-	if err != nil {
-		s.mem.FreeKernelStack()
-		return nil, fmt.Errorf("spawn %s: %w", spec.Comm, err)
-	}
-	s.nextSerial++
-	t := &Task{
-		Pid: pid, Tgid: pid, PPid: spec.PPid,
-		Comm:       truncateComm(spec.Comm),
-		procName:   spec.Comm,
-		Cmdline:    spec.Cmdline,
-		Creds:      spec.Creds,
-		State:      spec.IdleState,
-		Flags:      spec.Flags,
-		Nice:       spec.Nice,
-		Policy:     spec.Policy,
-		RTPriority: spec.RTPriority,
-		TTY:        spec.TTY,
-		MM:         spec.MM,
-		StartTime:  s.clk.Now(),
-		ExitSignal: 17, // SIGCHLD
-		load:       workload{sharePPM: spec.SharePPM, systemPPM: spec.SystemPPM, wakeupsPerSec: spec.WakeupsPerSec},
-		serial:     s.nextSerial,
-	}
-	if t.State == 0 {
-		t.State = Sleeping
-	}
-	t.load.idleState = t.State
-	switch {
-	case spec.NewSession:
-		t.Pgid, t.Sid = pid, pid
-	case parent != nil:
-		t.Pgid, t.Sid = parent.Pgid, parent.Sid
-	}
-	t.CPU, t.Bound = spec.CPU, spec.CPU >= 0
-	if t.CPU < 0 {
-		t.CPU = s.leastLoadedCPU()
-	}
-	s.tasks[pid] = t
-	i, _ := slices.BinarySearch(s.pids, pid)
-	s.pids = slices.Insert(s.pids, i, pid)
-	s.totalForks++
-	return t, nil
 }
 
-// BurnPids forks and reaps n short-lived processes, as boot scripts and
-// udev workers do: pids and the fork count move on, nothing stays.
-func (s *Scheduler) BurnPids(n int) error {
-	for range n {
-		if _, err := s.pidAlloc.alloc(); err != nil {
-			return err
-		}
-		s.totalForks++
-	}
-	return nil
-}
-
-func (s *Scheduler) leastLoadedCPU() int {
-	loads := make([]uint64, len(s.cpus))
+// growMemory lets processes whose profile grows take more anonymous
+// memory, tick by tick. Growth that finds no free memory waits; reclaim
+// and the OOM killer come with the memory-management issue.
+func (s *Scheduler) growMemory(now uint64) {
+	tickNs := uint64(clock.NsecPerSec / s.clk.HZ())
 	for _, pid := range s.pids {
 		t := s.tasks[pid]
-		loads[t.CPU] += t.load.sharePPM
-	}
-	best := 0
-	for cpu, l := range loads {
-		if l < loads[best] {
-			best = cpu
+		p := t.proc
+		if !t.IsLeader() || p.MM == nil || p.profile.RSSRate == 0 || p.stopped {
+			continue
 		}
+		p.rssCarry += p.profile.RSSRate * tickNs / clock.NsecPerSec
+		pages := p.rssCarry / mm.PageSize
+		if pages == 0 {
+			continue
+		}
+		if err := s.mem.GrowAnon(p.MM, pages); err != nil {
+			continue
+		}
+		p.rssCarry -= pages * mm.PageSize
+		t.MinFlt += pages // each new page is a minor fault
 	}
-	return best
-}
-
-// truncateComm cuts a name to TASK_COMM_LEN-1 bytes, as set_task_comm does.
-func truncateComm(s string) string {
-	if len(s) > 15 {
-		return s[:15]
-	}
-	return s
 }
 
 // Task returns the task with this pid, or nil.
 func (s *Scheduler) Task(pid int) *Task { return s.tasks[pid] }
 
-// Pids lists live pids in ascending order. The slice must not be modified.
+// Pids lists the pids of all tasks, threads included, in ascending order.
+// The slice must not be modified.
 func (s *Scheduler) Pids() []int { return s.pids }
+
+// Tgids lists the processes (thread group leaders) in ascending order.
+func (s *Scheduler) Tgids() []int {
+	var out []int
+	for _, pid := range s.pids {
+		if s.tasks[pid].IsLeader() {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
 
 // NrThreads is the number of tasks (nr_threads).
 func (s *Scheduler) NrThreads() int { return len(s.pids) }
@@ -188,6 +136,22 @@ func (s *Scheduler) PidMax() int { return s.pidAlloc.max }
 // SetPidMax sets kernel.pid_max.
 func (s *Scheduler) SetPidMax(n int) error { return s.pidAlloc.setMax(n) }
 
+// RRTimesliceMs is kernel.sched_rr_timeslice_ms.
+func (s *Scheduler) RRTimesliceMs() int { return int(s.tun.rrTimeslice / 1_000_000) }
+
+// SetRRTimesliceMs sets kernel.sched_rr_timeslice_ms; 0 or less restores
+// the default (kernel/sched/rt.c sched_rr_handler).
+func (s *Scheduler) SetRRTimesliceMs(ms int) {
+	if ms <= 0 {
+		ms = RRTimesliceMsDefault
+	}
+	s.tun.rrTimeslice = uint64(ms) * 1_000_000
+}
+
+// BaseSliceNs is sysctl_sched_base_slice as 6.6+ kernels scale it
+// (0.7 ms × 1+log2(CPUs)), which /proc/PID/sched shows as se.slice.
+func (s *Scheduler) BaseSliceNs() uint64 { return 700_000 * (s.tun.latency / baseLatencyNs) }
+
 // NrCPUs is the number of CPUs.
 func (s *Scheduler) NrCPUs() int { return len(s.cpus) }
 
@@ -206,7 +170,7 @@ func (s *Scheduler) NrSwitches() uint64 {
 // NrRunning counts tasks in state R (nr_running).
 func (s *Scheduler) NrRunning() int { return s.countState(Running) }
 
-// NrBlocked counts tasks in uninterruptible sleep (nr_iowait in /proc/stat's procs_blocked).
+// NrBlocked counts tasks in uninterruptible sleep (procs_blocked).
 func (s *Scheduler) NrBlocked() int { return s.countState(DiskSleep) }
 
 func (s *Scheduler) countState(st State) int {
@@ -232,10 +196,14 @@ var visitorImage = mm.Image{Text: 20 << 10, Data: 8 << 10, Libs: 1528 << 10, Hea
 // memory of the machine. Its serial is zero: visitors are told apart by
 // who calls.
 func (s *Scheduler) NewVisitor(pid int, comm string, cmdline []string, creds Creds) *Task {
-	return &Task{
-		Pid: pid, Tgid: pid, PPid: 1, Pgid: pid, Sid: pid,
-		Comm: truncateComm(comm), procName: comm, Cmdline: cmdline, Creds: creds,
-		State: Running, Flags: PFRandomize, StartTime: s.clk.Now(), ExitSignal: 17,
-		MM: mm.UnaccountedAddressSpace(visitorImage, uint64(pid)),
+	p := &Process{Tgid: pid, PPid: 1, Pgid: pid, Sid: pid, Cmdline: cmdline, LoginUID: ^uint32(0),
+		MM: mm.UnaccountedAddressSpace(visitorImage, uint64(pid)), Cgroup: "/user.slice"}
+	t := &Task{
+		Pid: pid, Comm: truncateComm(comm), procName: comm, Creds: creds,
+		State: Running, Flags: PFRandomize, StartTime: s.clk.Now(), ExitSignal: int(SIGCHLD),
+		Allowed: cpu.MaskAll(len(s.cpus)), proc: p,
 	}
+	t.se.weight = nice0Load
+	p.threads = []*Task{t}
+	return t
 }

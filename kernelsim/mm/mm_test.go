@@ -1,0 +1,46 @@
+package mm
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestVMAsAddUpToTotalVM(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	m, err := New(1<<30, rng)
+	require.NoError(t, err)
+	as, err := m.NewAddressSpace(Image{Text: 900 << 10, Data: 48 << 10, Libs: 4 << 20, Heap: 1 << 20, Stack: 132 << 10,
+		OtherVM: 8 << 20, RSSAnon: 2 << 20, RSSFile: 3 << 20, Path: "/usr/bin/bash"}, rng)
+	require.NoError(t, err)
+	check := func() {
+		var pages uint64
+		vmas := as.VMAs()
+		for i, v := range vmas {
+			require.Less(t, v.Start, v.End)
+			require.Zero(t, v.Start%PageSize)
+			if i > 0 {
+				require.LessOrEqual(t, vmas[i-1].End, v.Start, "in order, not overlapping")
+			}
+			pages += (v.End - v.Start) / PageSize
+		}
+		require.Equal(t, as.TotalVM(), pages)
+	}
+	check()
+	free := m.FreePages()
+	require.NoError(t, m.GrowAnon(as, 256))
+	require.Equal(t, free-256, m.FreePages())
+	check()
+	m.ReleaseAddressSpace(as)
+}
+
+func TestMeminfoFitsInTotal(t *testing.T) {
+	m, err := New(8<<30, rand.New(rand.NewPCG(1, 1)))
+	require.NoError(t, err)
+	in := m.Info()
+	require.Greater(t, in.Total, uint64(7_500_000_000/PageSize))
+	require.LessOrEqual(t, in.Free, in.Total)
+	require.GreaterOrEqual(t, in.Available, in.Free)
+	require.LessOrEqual(t, in.Available, in.Total)
+}

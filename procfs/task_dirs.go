@@ -1,0 +1,121 @@
+package procfs
+
+import (
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"strconv"
+	"syscall"
+
+	"ksim/kernelsim/sched"
+	"ksim/kernfs"
+)
+
+// namespaces are the ones every task shares, with the inode numbers of
+// the initial namespaces (include/linux/proc_ns.h PROC_*_INIT_INO; the
+// mount and network namespaces get the first two allocated after them).
+var namespaces = []struct {
+	name string
+	ino  uint64
+}{
+	{"cgroup", 0xEFFFFFFB}, {"ipc", 0xEFFFFFFF}, {"mnt", 0xF0000001}, {"net", 0xF0000000},
+	{"pid", 0xEFFFFFFC}, {"pid_for_children", 0xEFFFFFFC}, {"time", 0xEFFFFFFA},
+	{"time_for_children", 0xEFFFFFFA}, {"user", 0xEFFFFFFD}, {"uts", 0xEFFFFFFE},
+}
+
+// nsDir is /proc/PID/ns: a link per namespace, "type:[inode]", readable
+// by one who may look into the task.
+func (d *taskDirNode) nsDir() kernfs.Node {
+	uid, gid := d.owner()
+	var ents []kernfs.Entry
+	for _, ns := range namespaces {
+		kind := ns.name
+		if i := len(kind) - len("_for_children"); i > 0 && kind[i:] == "_for_children" {
+			kind = kind[:i]
+		}
+		target := fmt.Sprintf("%s:[%d]", kind, ns.ino)
+		ents = append(ents, kernfs.Entry{Name: ns.name, Node: kernfs.NewLinkAttr(0o777, uid, gid,
+			func(c *kernfs.Caller) (string, error) {
+				if !permitted(c, d.t) {
+					return "", syscall.EACCES
+				}
+				return target, nil
+			})})
+	}
+	return kernfs.NewStaticDir(0o511, ents...).WithOwner(uid, gid)
+}
+
+// openFiles is a snapshot of the process's file table.
+func (d *taskDirNode) openFiles() []sched.OpenFile {
+	var fds []sched.OpenFile
+	_ = d.v.k.Do(func() error {
+		if p := d.t.Process(); p.MM != nil {
+			fds = append(fds, p.Fds...)
+		}
+		return nil
+	})
+	return fds
+}
+
+// fdLinkPerm is a /proc/PID/fd link's mode: the file's open mode for the
+// owner only (fs/proc/fd.c tid_fd_update_inode).
+func fdLinkPerm(flags int) fs.FileMode {
+	switch flags & syscall.O_ACCMODE {
+	case syscall.O_WRONLY:
+		return 0o300
+	case syscall.O_RDWR:
+		return 0o700
+	}
+	return 0o500
+}
+
+// fdDir is /proc/PID/fd: a link per open file.
+func (d *taskDirNode) fdDir() kernfs.Node {
+	uid, gid := d.owner()
+	var ents []kernfs.Entry
+	for _, f := range d.openFiles() {
+		target := f.Path
+		ents = append(ents, kernfs.Entry{Name: strconv.Itoa(f.Fd), Node: kernfs.NewLinkAttr(fdLinkPerm(f.Flags), uid, gid,
+			func(c *kernfs.Caller) (string, error) {
+				if !permitted(c, d.t) {
+					return "", syscall.EACCES
+				}
+				return target, nil
+			})})
+	}
+	return kernfs.NewStaticDir(0o500, ents...).WithOwner(uid, gid)
+}
+
+// Mount ids fdinfo reports: the root file system and /dev/pts.
+const (
+	rootMountID   = 24
+	devptsMountID = 27
+)
+
+// fdinfoDir is /proc/PID/fdinfo: position, flags, mount and inode of each
+// open file (fs/proc/fd.c seq_show).
+func (d *taskDirNode) fdinfoDir() kernfs.Node {
+	uid, gid := d.owner()
+	var ents []kernfs.Entry
+	for _, f := range d.openFiles() {
+		mnt := rootMountID
+		if len(f.Path) > 9 && f.Path[:9] == "/dev/pts/" {
+			mnt = devptsMountID
+		}
+		ino := f.Inode
+		if ino == 0 {
+			h := fnv.New32a()
+			h.Write([]byte(f.Path))
+			ino = uint64(h.Sum32() % 100000)
+		}
+		content := []byte(fmt.Sprintf("pos:\t0\nflags:\t0%o\nmnt_id:\t%d\nino:\t%d\n", f.Flags, mnt, ino))
+		ents = append(ents, kernfs.Entry{Name: strconv.Itoa(f.Fd), Node: kernfs.NewFile(0o400,
+			func(c *kernfs.Caller) ([]byte, error) {
+				if !permitted(c, d.t) {
+					return nil, syscall.EACCES
+				}
+				return content, nil
+			}, nil).WithOwner(uid, gid)})
+	}
+	return kernfs.NewStaticDir(0o500, ents...).WithOwner(uid, gid)
+}
