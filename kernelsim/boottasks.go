@@ -175,7 +175,7 @@ func (k *Kernel) spawnKthread(kt kthread, n int) error {
 		Comm: name, PPid: 2, Flags: flags, Nice: kt.nice, Policy: kt.policy, RTPriority: kt.rtPrio,
 		Allowed: allowed, IdleWorker: kt.idle == sched.Idle, Wchan: kthreadWchan(name), Cgroup: "/",
 		LoginUID: noLoginUID,
-		Profile: sched.Profile{SharePPM: kt.sharePPM, SystemPPM: 1_000_000, BurstNs: burstFor(kt.sharePPM, kt.wakeups), Bursty: true},
+		Profile:  sched.Profile{SharePPM: kt.sharePPM, SystemPPM: 1_000_000, BurstNs: burstFor(kt.sharePPM, kt.wakeups), Bursty: true},
 	})
 	if err != nil {
 		return fmt.Errorf("kthread %s: %w", name, err)
@@ -370,7 +370,7 @@ func (k *Kernel) spawnProcess(p process, ppid int) (*sched.Task, error) {
 		Comm: p.comm, Exe: p.exe, Cmdline: p.cmdline, Environ: env, PPid: ppid, Creds: sched.UserCreds(p.uid, p.gid),
 		Flags: flags, NewSession: p.newSession || ppid == 0, TTY: p.tty, MM: as,
 		Ignored: ignored, Caught: caught, Wchan: p.wchan, Cgroup: p.cgroup, LoginUID: loginUID, SessionID: sessionID,
-		Fds: k.bootFds(p),
+		Fds:     k.bootFds(p),
 		Profile: sched.Profile{SharePPM: p.sharePPM, SystemPPM: p.systemPPM, BurstNs: burstFor(p.sharePPM, p.wakeups), Bursty: true},
 	})
 	if err != nil {

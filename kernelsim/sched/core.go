@@ -44,7 +44,7 @@ func calcDeltaFair(delta, weight uint64) uint64 {
 	if weight == nice0Load {
 		return delta
 	}
-	return delta / weight * nice0Load + delta % weight * nice0Load / weight
+	return delta/weight*nice0Load + delta%weight*nice0Load/weight
 }
 
 // period is sched_period: the latency, stretched once more tasks wait

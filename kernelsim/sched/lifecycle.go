@@ -11,9 +11,9 @@ import (
 
 // Errors the life cycle returns; views turn them into errno values.
 var (
-	ErrNoProcess     = errors.New("no such process")     // ESRCH
-	ErrInvalidSignal = errors.New("invalid signal")      // EINVAL
-	ErrInvalid       = errors.New("invalid argument")    // EINVAL
+	ErrNoProcess     = errors.New("no such process")        // ESRCH
+	ErrInvalidSignal = errors.New("invalid signal")         // EINVAL
+	ErrInvalid       = errors.New("invalid argument")       // EINVAL
 	ErrNoMemory      = errors.New("cannot allocate memory") // EAGAIN from fork
 )
 
