@@ -73,6 +73,8 @@ type Kernel struct {
 
 	// nextInode numbers the sockets of the boot processes' file tables.
 	nextInode uint64
+	// lastSpawned is the process the spawn control made last.
+	lastSpawned int
 }
 
 // UTS is the kernel's names (struct new_utsname) and build banner.

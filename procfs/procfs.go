@@ -57,6 +57,8 @@ func New(k *kernelsim.Kernel) kernfs.Dir {
 		kernfs.Entry{Name: "stat", Node: v.file(0o444, v.stat, nil)},
 		kernfs.Entry{Name: "sys", Node: v.sysDir()},
 		kernfs.Entry{Name: "thread-self", Node: kernfs.NewLink(v.threadSelfLink)},
+		kernfs.Entry{Name: "tty", Node: kernfs.NewStaticDir(0o555,
+			kernfs.Entry{Name: "drivers", Node: v.file(0o444, ttyDrivers, nil)})},
 		kernfs.Entry{Name: "uptime", Node: v.file(0o444, v.uptime, nil)},
 		kernfs.Entry{Name: "version", Node: v.file(0o444, v.version, nil)},
 		kernfs.Entry{Name: "vmstat", Node: v.file(0o444, v.vmstat, nil)},

@@ -124,3 +124,18 @@ func (v *view) filesystems(b *bytes.Buffer, _ *kernfs.Caller) {
 		b.WriteByte('\n')
 	}
 }
+
+// ttyDriverTable is /proc/tty/drivers of a PC with a VGA console, serial
+// ports and pseudo-terminals (fs/proc/proc_tty.c show_tty_driver): ps
+// names terminals from it.
+const ttyDriverTable = `/dev/tty             /dev/tty        5       0 system:/dev/tty
+/dev/console         /dev/console    5       1 system:console
+/dev/ptmx            /dev/ptmx       5       2 system
+/dev/vc/0            /dev/vc/0       4       0 system:vtmaster
+serial               /dev/ttyS       4 64-95 serial
+pty_slave            /dev/pts      136 0-1048575 pty:slave
+pty_master           /dev/ptm      128 0-1048575 pty:master
+unknown              /dev/tty        4 1-63 console
+`
+
+func ttyDrivers(b *bytes.Buffer, _ *kernfs.Caller) { b.WriteString(ttyDriverTable) }

@@ -28,6 +28,9 @@ func (v *view) sysDir() kernfs.Dir {
 		kernfs.Entry{Name: "ostype", Node: v.stringSysctl(0o444, func() string { return k.UTS.Sysname }, nil)},
 		kernfs.Entry{Name: "pid_max", Node: v.intSysctl(0o644, k.Sched.PidMax, k.Sched.SetPidMax)},
 		kernfs.Entry{Name: "printk", Node: v.file(0o644, v.printkLevels, v.setPrintkLevels)},
+		// kernel/sched/rt.c sched_rr_handler: any int; 0 or less restores RR_TIMESLICE.
+		kernfs.Entry{Name: "sched_rr_timeslice_ms", Node: v.intSysctl(0o644, k.Sched.RRTimesliceMs,
+			func(n int) error { k.Sched.SetRRTimesliceMs(n); return nil })},
 	)
 	return kernfs.NewStaticDir(0o555, kernfs.Entry{Name: "kernel", Node: kernel})
 }

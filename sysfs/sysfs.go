@@ -70,6 +70,7 @@ func New(k *kernelsim.Kernel) kernfs.Dir {
 		entry("kernel", dir(
 			entry("ksim", dir(
 				entry("clock", v.clockDir()),
+				entry("tasks", v.tasksDir()),
 			)),
 		)),
 	)

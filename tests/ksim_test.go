@@ -178,3 +178,15 @@ func atoi(t *testing.T, s string) uint64 {
 	require.NoError(t, err)
 	return n
 }
+
+func readDirNames(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names, nil
+}
