@@ -82,4 +82,3 @@ func TestKillFile(t *testing.T) {
 	require.NoError(t, kill(strconv.Itoa(pid)+"\n"), "SIGTERM by default")
 	require.Nil(t, k.Sched.Task(pid))
 }
-
