@@ -26,6 +26,8 @@ import (
 //     took P first, the stage exits 125 untouched and the init tries again.
 //  3. The init forwards signals and the tool's exit status back out.
 //
+// The tool also gets a UTS namespace with the simulated host name.
+//
 // The server knows the tool by its host pid and reads its pid in the
 // innermost namespace from the host's /proc/PID/status (NStgid).
 const (
@@ -72,7 +74,7 @@ func runExec(args []string) error {
 	}
 	cmd := exec.Command(self, append([]string{execInitCommand, dir, strconv.Itoa(pid), "--"}, cmdArgs...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS}
 	if os.Geteuid() != 0 {
 		// Without root, a user namespace in which we are root gives the
 		// capabilities for the mounts and for ns_last_pid.
@@ -159,6 +161,10 @@ func execInit(args []string) int {
 	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
 		fmt.Fprintf(os.Stderr, "ksim exec: make mounts private: %v\n", err)
 		return 1
+	}
+	// uname(2) reports the simulated host name; the release stays the host's.
+	if b, err := os.ReadFile(filepath.Join(dir, "proc/sys/kernel/hostname")); err == nil {
+		_ = syscall.Sethostname([]byte(strings.TrimSpace(string(b))))
 	}
 	signal.Ignore(syscall.SIGINT, syscall.SIGQUIT)
 	self, err := os.Executable()
