@@ -20,6 +20,7 @@ import (
 // to fork processes and send signals from a shell.
 func (v *view) tasksDir() kernfs.Dir {
 	return dir(
+		entry("exec", v.attr(0o200, nil, v.exec)),
 		entry("kill", v.attr(0o200, nil, v.kill)),
 		entry("last_pid", v.attr(0o444, func() string { return strconv.Itoa(v.k.LastSpawned()) }, nil)),
 		entry("spawn", v.attr(0o200, nil, v.spawn)),
@@ -183,6 +184,27 @@ func (v *view) kill(line string) error {
 		}
 	}
 	return spawnErrno(v.k.Sched.Kill(pid, sig))
+}
+
+// exec takes "PID ARGV..." and makes the process run that program: its
+// comm becomes the program's base name. Quote arguments with spaces.
+func (v *view) exec(line string) error {
+	f, err := splitFields(line)
+	if err != nil {
+		return err
+	}
+	if len(f) < 2 {
+		return einval("want PID PROGRAM [ARG...], got %q", line)
+	}
+	pid, err := parseInt(f[0], 1, sched.PidMaxLimit)
+	if err != nil {
+		return einval("pid %q: %v", f[0], err)
+	}
+	exe := f[1]
+	if !path.IsAbs(exe) {
+		exe = "/usr/bin/" + exe
+	}
+	return spawnErrno(v.k.Sched.Exec(pid, exe, f[1:]))
 }
 
 // splitFields splits on white space, keeping double-quoted values whole:

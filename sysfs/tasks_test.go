@@ -82,3 +82,19 @@ func TestKillFile(t *testing.T) {
 	require.NoError(t, kill(strconv.Itoa(pid)+"\n"), "SIGTERM by default")
 	require.Nil(t, k.Sched.Task(pid))
 }
+
+func TestExecFile(t *testing.T) {
+	k, d := newTree(t, 2)
+	require.NoError(t, spawnLine(t, d, "comm=sh threads=3 catch=TERM ignore=HUP"))
+	pid := k.LastSpawned()
+	exec := func(s string) error { return kernfs.WriteFile(d, root, "kernel/ksim/tasks/exec", []byte(s)) }
+	require.NoError(t, exec(strconv.Itoa(pid)+` /usr/sbin/nginx -g "daemon off;"`+"\n"))
+	task := k.Sched.Task(pid)
+	require.Equal(t, "nginx", task.Comm)
+	require.Equal(t, []string{"/usr/sbin/nginx", "-g", "daemon off;"}, task.Process().Cmdline)
+	require.Len(t, task.Process().Threads(), 1, "exec leaves one thread")
+	require.Zero(t, task.Process().Caught, "handlers are reset")
+	require.True(t, task.Process().Ignored.Has(sched.SIGHUP), "ignored signals stay ignored")
+	require.ErrorIs(t, exec("99999 /bin/true\n"), syscall.ESRCH)
+	require.ErrorIs(t, exec(strconv.Itoa(pid)+"\n"), syscall.EINVAL)
+}

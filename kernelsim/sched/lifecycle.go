@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"ksim/kernelsim/cpu"
 	"ksim/kernelsim/mm"
@@ -211,16 +212,27 @@ func truncateComm(s string) string {
 	return s
 }
 
-// Exec replaces a process's program: a new name and arguments (setup_new_exec).
-func (s *Scheduler) Exec(pid int, comm string, cmdline []string) error {
+// Exec replaces a process's program (fs/exec.c): the other threads die
+// (de_thread), caught signals go back to their default action while
+// ignored ones stay ignored, and the name, arguments and executable are
+// the new program's.
+func (s *Scheduler) Exec(pid int, exe string, cmdline []string) error {
 	t := s.tasks[pid]
-	if t == nil || t.proc.exited {
-		return ErrNoProcess
+	if t == nil || t.proc.exited || t.IsKthread() {
+		return fmt.Errorf("exec in %d: %w", pid, ErrNoProcess)
 	}
-	for _, th := range t.proc.threads {
-		th.Comm, th.procName = truncateComm(comm), comm
+	if len(cmdline) == 0 {
+		return fmt.Errorf("exec with no arguments: %w", ErrInvalid)
 	}
-	t.proc.Cmdline = cmdline
+	p := t.proc
+	now := s.clk.Now()
+	for _, th := range slices.Clone(p.threads[1:]) {
+		s.exitThread(th, now)
+	}
+	comm := exe[strings.LastIndexByte(exe, '/')+1:]
+	leader := p.threads[0]
+	leader.Comm, leader.procName = truncateComm(comm), comm
+	p.Cmdline, p.Exe, p.Caught = cmdline, exe, 0
 	return nil
 }
 
@@ -313,9 +325,11 @@ func (s *Scheduler) maybeFinish(p *Process, now uint64) {
 		s.reap(p)
 	case parent.Ignored.Has(SIGCHLD):
 		s.reap(p) // SIG_IGN for SIGCHLD: the kernel reaps (do_notify_parent)
-	case !parent.NoReap && !parent.stopped:
-		// SIGCHLD wakes the parent, which waits: the zombie is gone at once.
-		s.reap(p)
+	default:
+		s.sendSignal(parent, SIGCHLD, now) // pending if blocked, else handled or ignored
+		if !parent.NoReap && !parent.stopped {
+			s.reap(p) // the parent waits: the zombie is gone at once
+		}
 	}
 }
 
