@@ -134,10 +134,15 @@ func TestRemountAfterKill(t *testing.T) {
 }
 
 func TestSameSeedSameBytes(t *testing.T) {
-	files := []string{"proc/stat", "proc/meminfo", "proc/uptime", "proc/loadavg", "proc/1/stat", "proc/2/status", "proc/cpuinfo"}
+	files := []string{"proc/stat", "proc/meminfo", "proc/uptime", "proc/loadavg", "proc/1/stat", "proc/2/status",
+		"proc/cpuinfo", "proc/300/stat", "proc/300/sched", "proc/301/status", "proc/302/task/303/stat"}
 	var runs [2]map[string]string
 	for i := range runs {
 		m := mount(t, "--clock", "manual", "--seed", "7")
+		require.NoError(t, m.write("proc/sys/kernel/ns_last_pid", "299"))
+		require.NoError(t, m.write("sys/kernel/ksim/tasks/spawn", "comm=io cpu=20% io=30% pattern=bursty"))
+		require.NoError(t, m.write("sys/kernel/ksim/tasks/spawn", "comm=grow rss=10M rss_rate=5M/s cpu=5%"))
+		require.NoError(t, m.write("sys/kernel/ksim/tasks/spawn", "comm=pool threads=3 cpu=40% pattern=bursty nice=3"))
 		require.NoError(t, m.write("sys/kernel/ksim/clock/advance_ms", "12345"))
 		runs[i] = map[string]string{}
 		for _, f := range files {
