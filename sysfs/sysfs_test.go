@@ -15,7 +15,7 @@ import (
 
 var root = kernfs.NewCaller(0, 0, kernfs.Identity{Pid: 4000000, Tid: 4000000})
 
-func newTree(t *testing.T, cpus int) (*kernelsim.Kernel, kernfs.Dir) {
+func newTree(t testing.TB, cpus int) (*kernelsim.Kernel, kernfs.Dir) {
 	t.Helper()
 	cfg := kernelsim.DefaultConfig()
 	cfg.Clock, cfg.CPUs = clock.Manual, cpus

@@ -98,3 +98,20 @@ func TestExecFile(t *testing.T) {
 	require.ErrorIs(t, exec("99999 /bin/true\n"), syscall.ESRCH)
 	require.ErrorIs(t, exec(strconv.Itoa(pid)+"\n"), syscall.EINVAL)
 }
+
+// The daemon never panics on input: any line either spawns or fails with an errno.
+func FuzzSpawnLine(f *testing.F) {
+	for _, s := range []string{"comm=x", `comm=nginx threads=4 cpu=30% cmdline="a b"`, "comm=x cpus=0-1 policy=rr prio=9",
+		"comm=x rss=1G rss_rate=10M/s lifetime=1s", `x="`, "comm=x threads=10000", "comm=x ppid=2"} {
+		f.Add(s)
+	}
+	_, d := newTree(f, 2)
+	f.Fuzz(func(t *testing.T, line string) {
+		err := kernfs.WriteFile(d, root, "kernel/ksim/tasks/spawn", []byte(line))
+		if err != nil {
+			require.NotEqual(t, syscall.EIO, kernfs.Errno(err), "%q: %v", line, err)
+		}
+		_ = kernfs.WriteFile(d, root, "kernel/ksim/tasks/kill", []byte(line))
+		_ = kernfs.WriteFile(d, root, "kernel/ksim/tasks/exec", []byte(line))
+	})
+}

@@ -119,10 +119,14 @@ func (s *Scheduler) updateCurr(rq *runqueue, now uint64) {
 func (s *Scheduler) schedule(rq *runqueue, now uint64) {
 	s.updateCurr(rq, now)
 	prev := rq.curr
-	if prev != nil && prev.State == Running {
+	switch {
+	case prev == nil:
+	case prev.State == Running:
 		s.seq++
 		rq.enqueue(prev, s.seq)
 		prev.se.queuedAt = now
+	default:
+		prev.rqOf = nil // it blocked, stopped or died
 	}
 	next := rq.pickNext()
 	if next != nil {
@@ -183,8 +187,8 @@ func (s *Scheduler) sleep(t *Task, rq *runqueue, dur uint64, inD bool, now uint6
 		rq.nrIOWait++
 	}
 	t.VoluntarySwitches++
-	t.rqOf = nil
 	if rq.curr != t {
+		t.rqOf = nil
 		rq.dequeue(t)
 	}
 	t.run.sleepGen++

@@ -237,7 +237,9 @@ func (s *Scheduler) Exec(pid int, exe string, cmdline []string) error {
 }
 
 // offCPU takes a task off its runqueue or out of its sleep, whatever it
-// was doing, and returns the runqueue that must pick a new task, if any.
+// was doing. A task that is running stays its CPU's current task, charged
+// up to now, until the caller has changed its state and calls schedule on
+// the runqueue offCPU returns.
 func (s *Scheduler) offCPU(t *Task, now uint64) *runqueue {
 	t.run.sleepGen++ // cancel a pending wake
 	t.run.runGen++   // and a pending burst end
@@ -249,14 +251,12 @@ func (s *Scheduler) offCPU(t *Task, now uint64) *runqueue {
 	if rq == nil {
 		return nil
 	}
-	t.rqOf = nil
 	if rq.curr == t {
 		s.updateCurr(rq, now)
-		rq.curr = nil
-		rq.nrSwitches++
 		t.VoluntarySwitches++
 		return rq
 	}
+	t.rqOf = nil
 	rq.dequeue(t)
 	return nil
 }
