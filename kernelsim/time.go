@@ -78,32 +78,12 @@ func (k *Kernel) catchUp() {
 	}
 }
 
-// runTo runs every event and tick up to time t, in time order, then
-// accounts the CPUs' time up to t.
+// runTo runs the machine up to time t: the scheduler's events and ticks,
+// and on each tick the timer interrupt on every online CPU.
 func (k *Kernel) runTo(t uint64) {
-	for {
-		next := k.Clock.Ticks() + 1
-		at := k.Clock.TickTime(next)
-		if at > t {
-			break
+	k.Sched.RunTo(t, func(n, _ uint64) {
+		for _, c := range k.CPUs.OnlineList() {
+			k.IRQ.Tick(c, n)
 		}
-		k.Sched.RunUntil(at)
-		if err := k.Clock.Set(at); err != nil {
-			panic(err) // ticks only move forward
-		}
-		k.tick(next, at)
-	}
-	k.Sched.RunUntil(t)
-	if err := k.Clock.Set(t); err != nil {
-		panic(err)
-	}
-	k.Sched.SyncTo(t)
-}
-
-// tick is one timer interrupt on every online CPU.
-func (k *Kernel) tick(n, now uint64) {
-	for _, c := range k.CPUs.OnlineList() {
-		k.IRQ.Tick(c, n)
-	}
-	k.Sched.Tick(now)
+	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"ksim/kernelsim"
 	"ksim/kernelsim/cpu"
+	"ksim/kernelsim/mm"
 	"ksim/kernelsim/sched"
 	"ksim/kernfs"
 )
@@ -86,9 +87,9 @@ func (v *view) spawn(line string) error {
 				err = errors.New("want steady or bursty")
 			}
 		case "rss":
-			req.RSSBytes, err = parseBytes(val)
+			req.RSSBytes, err = mm.ParseSize(val)
 		case "rss_rate":
-			p.RSSRate, err = parseBytes(strings.TrimSuffix(val, "/s"))
+			p.RSSRate, err = mm.ParseSize(strings.TrimSuffix(val, "/s"))
 		case "lifetime":
 			p.LifetimeNs, err = parseDuration(val)
 			if err == nil && p.LifetimeNs == 0 {
@@ -263,32 +264,6 @@ func parsePercent(s string) (uint64, error) {
 		return 0, errors.New("want a percentage 0..100")
 	}
 	return uint64(math.Round(f * 10_000)), nil
-}
-
-// parseBytes reads a size with an optional binary suffix: 200M, 1G, 512K, 4096.
-func parseBytes(s string) (uint64, error) {
-	mult := uint64(1)
-	t := strings.TrimSuffix(strings.ToUpper(s), "B")
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'K':
-			mult = 1 << 10
-		case 'M':
-			mult = 1 << 20
-		case 'G':
-			mult = 1 << 30
-		case 'T':
-			mult = 1 << 40
-		}
-		if mult > 1 {
-			t = t[:n-1]
-		}
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 || f*float64(mult) > 1<<50 {
-		return 0, errors.New("want a size like 200M")
-	}
-	return uint64(f * float64(mult)), nil
 }
 
 // parseDuration reads 2s, 500ms, 1.5m, 1h (Go's syntax), or bare seconds.

@@ -19,6 +19,7 @@ import (
 	"ksim/fusemount"
 	"ksim/kernelsim"
 	"ksim/kernelsim/clock"
+	"ksim/kernelsim/mm"
 	"ksim/kernelsim/printk"
 	"ksim/kernfs"
 	"ksim/procfs"
@@ -93,7 +94,7 @@ func (f *mountFlags) config() (kernelsim.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	mem, err := parseSize(f.mem)
+	mem, err := mm.ParseSize(f.mem)
 	if err != nil {
 		return cfg, err
 	}
@@ -102,32 +103,6 @@ func (f *mountFlags) config() (kernelsim.Config, error) {
 	cfg.Hostname = f.hostname
 	cfg.WallClock = func() int64 { return time.Now().UnixNano() }
 	return cfg, nil
-}
-
-// parseSize reads a byte count with an optional binary suffix: 512M, 8G, 1T.
-func parseSize(s string) (uint64, error) {
-	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(s), "B"), "I")
-	mult := uint64(1)
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'K':
-			mult = 1 << 10
-		case 'M':
-			mult = 1 << 20
-		case 'G':
-			mult = 1 << 30
-		case 'T':
-			mult = 1 << 40
-		}
-		if mult > 1 {
-			t = t[:n-1]
-		}
-	}
-	n, err := strconv.ParseUint(t, 10, 64)
-	if err != nil || n == 0 || n > (1<<63)/mult {
-		return 0, fmt.Errorf("size %q: want a number with an optional K, M, G or T suffix", s)
-	}
-	return n * mult, nil
 }
 
 // serve boots the kernel, mounts it and serves until a signal or an unmount.

@@ -10,6 +10,8 @@ package mm
 import (
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 )
 
 const (
@@ -176,3 +178,37 @@ func (m *Memory) AddKernelStack() error {
 
 // FreeKernelStack returns one task's kernel stack.
 func (m *Memory) FreeKernelStack() { m.kernelStackBytes -= ThreadSize }
+
+// ParseSize reads a size as the kernel's memparse does for mem=: a
+// number in C notation (0x hex, leading-0 octal) and an optional suffix
+// K, M, G, T, P or E, in either case, for binary multiples.
+func ParseSize(s string) (uint64, error) {
+	num, shift := s, 0
+	if n := len(s); n > 0 {
+		if i := strings.IndexByte("KMGTPE", upper(s[n-1])); i >= 0 {
+			num, shift = s[:n-1], 10*(i+1)
+		}
+	}
+	base := 10
+	switch {
+	case len(num) > 2 && (num[:2] == "0x" || num[:2] == "0X"):
+		num, base = num[2:], 16
+	case len(num) > 1 && num[0] == '0':
+		num, base = num[1:], 8
+	}
+	if num == "" || num[0] == '+' || num[0] == '-' {
+		return 0, fmt.Errorf("size %q: want a number with an optional K, M, G, T, P or E suffix", s)
+	}
+	n, err := strconv.ParseUint(num, base, 64)
+	if err != nil || n > (^uint64(0))>>shift {
+		return 0, fmt.Errorf("size %q: want a number with an optional K, M, G, T, P or E suffix", s)
+	}
+	return n << shift, nil
+}
+
+func upper(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		return c - 'a' + 'A'
+	}
+	return c
+}

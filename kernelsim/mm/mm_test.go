@@ -44,3 +44,15 @@ func TestMeminfoFitsInTotal(t *testing.T) {
 	require.GreaterOrEqual(t, in.Available, in.Free)
 	require.LessOrEqual(t, in.Available, in.Total)
 }
+
+func TestParseSizeAsMemparse(t *testing.T) {
+	for in, want := range map[string]uint64{"8G": 8 << 30, "512m": 512 << 20, "4096": 4096, "1T": 1 << 40, "0x10K": 16 << 10, "010": 8} {
+		got, err := ParseSize(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"", "G", "1X", "-1G", "1.5G", "99999999999E"} {
+		_, err := ParseSize(bad)
+		require.Error(t, err, bad)
+	}
+}

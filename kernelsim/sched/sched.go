@@ -47,6 +47,33 @@ func New(clk *clock.Clock, mem *mm.Memory, rng *rand.Rand, nrCPUs int) *Schedule
 	return s
 }
 
+// RunTo runs every event and tick up to time end, in time order: the
+// events due up to a tick, then onTick (what else the timer interrupt
+// does, given the tick's number and time), then the scheduler tick. At
+// the end every CPU's time is accounted up to end.
+func (s *Scheduler) RunTo(end uint64, onTick func(n, at uint64)) {
+	for {
+		n := s.clk.Ticks() + 1
+		at := s.clk.TickTime(n)
+		if at > end {
+			break
+		}
+		s.RunUntil(at)
+		if err := s.clk.Set(at); err != nil {
+			panic(err) // ticks only move forward
+		}
+		if onTick != nil {
+			onTick(n, at)
+		}
+		s.Tick(at)
+	}
+	s.RunUntil(end)
+	if err := s.clk.Set(end); err != nil {
+		panic(err)
+	}
+	s.SyncTo(end)
+}
+
 // Tick is the scheduler tick on every CPU at time now (scheduler_tick):
 // it accounts, preempts, balances, grows memory and samples the load.
 func (s *Scheduler) Tick(now uint64) {

@@ -27,23 +27,8 @@ func newMachine(t *testing.T, hz, cpus int) *machine {
 	return &machine{s: New(clk, mem, rng, cpus), clk: clk}
 }
 
-// run advances the machine as the kernel's loop does: events, then each tick.
-func (m *machine) run(ns uint64) {
-	end := m.clk.Now() + ns
-	for {
-		next := m.clk.Ticks() + 1
-		at := m.clk.TickTime(next)
-		if at > end {
-			break
-		}
-		m.s.RunUntil(at)
-		_ = m.clk.Set(at)
-		m.s.Tick(at)
-	}
-	m.s.RunUntil(end)
-	_ = m.clk.Set(end)
-	m.s.SyncTo(end)
-}
+// run advances the machine by ns.
+func (m *machine) run(ns uint64) { m.s.RunTo(m.clk.Now()+ns, nil) }
 
 func (m *machine) runTicks(n int) {
 	for range n {
