@@ -60,16 +60,6 @@ func New(nrCPUs int) *Stats {
 // NrIRQs is the number of IRQ numbers /proc/stat lists.
 func (s *Stats) NrIRQs() int { return s.nrIRQs }
 
-// Raise counts one interrupt of irq on cpu.
-func (s *Stats) Raise(irq, cpu int) {
-	c := s.perIRQ[irq]
-	if c == nil {
-		c = make([]uint64, len(s.localTimer))
-		s.perIRQ[irq] = c
-	}
-	c[cpu]++
-}
-
 // Tick counts what one scheduler tick on cpu causes: the local timer
 // interrupt, and the softirqs it raises. The timer wheel has expiring
 // timers on about one tick in four, the scheduler balances about every
