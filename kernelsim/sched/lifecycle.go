@@ -66,7 +66,7 @@ func (spec *Spec) Validate() error {
 		return fmt.Errorf("rt priority %d: want 1..99: %w", spec.RTPriority, ErrInvalid)
 	case !spec.Policy.IsRT() && spec.RTPriority != 0:
 		return fmt.Errorf("rt priority %d for a policy that has none: %w", spec.RTPriority, ErrInvalid)
-	case spec.Policy == SchedDeadline || spec.Policy < SchedNormal || spec.Policy > SchedDeadline || spec.Policy == 4:
+	case !spec.Policy.simulated():
 		return fmt.Errorf("policy %d is not simulated: %w", spec.Policy, ErrInvalid)
 	case spec.Threads < 0 || spec.Threads > 10000:
 		return fmt.Errorf("threads %d: want 1..10000: %w", spec.Threads, ErrInvalid)

@@ -85,6 +85,16 @@ const (
 	SchedDeadline
 )
 
+// simulated says whether the scheduler runs tasks of this policy;
+// SCHED_DEADLINE it does not.
+func (p Policy) simulated() bool {
+	switch p {
+	case SchedNormal, SchedFIFO, SchedRR, SchedBatch, SchedIdle:
+		return true
+	}
+	return false
+}
+
 // IsRT says whether the policy is a real-time one.
 func (p Policy) IsRT() bool { return p == SchedFIFO || p == SchedRR }
 
