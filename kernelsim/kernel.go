@@ -23,12 +23,14 @@ import (
 
 // Config describes the machine to boot.
 type Config struct {
-	CPUs     int
-	MemBytes uint64
-	HZ       int // CONFIG_HZ
-	Seed     uint64
-	Clock    clock.Mode
-	Speed    float64 // realtime multiplier
+	CPUs      int
+	MemBytes  uint64
+	NUMANodes int    // NUMA nodes, 1 if zero
+	SwapBytes uint64 // a swap partition, none if zero
+	HZ        int    // CONFIG_HZ
+	Seed      uint64
+	Clock     clock.Mode
+	Speed     float64 // realtime multiplier
 	// BootWallNs is the wall-clock time of boot in ns since the epoch. Zero
 	// means DefaultBootWallNs in manual mode and the host's time in realtime mode.
 	BootWallNs int64
@@ -115,7 +117,10 @@ func New(cfg Config) (*Kernel, error) {
 	if k.CPUs, err = cpu.NewSet(cpu.XeonGold6230, cfg.CPUs); err != nil {
 		return nil, err
 	}
-	if k.Mem, err = mm.New(cfg.MemBytes, k.rng); err != nil {
+	if cfg.NUMANodes == 0 {
+		cfg.NUMANodes = 1
+	}
+	if k.Mem, err = mm.New(mm.Config{MemBytes: cfg.MemBytes, Nodes: cfg.NUMANodes, SwapBytes: cfg.SwapBytes}, k.rng); err != nil {
 		return nil, err
 	}
 	k.Sched = sched.New(k.Clock, k.Mem, k.rng, cfg.CPUs)

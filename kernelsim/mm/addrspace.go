@@ -3,6 +3,7 @@ package mm
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 )
 
 // Image describes a program to load: how large its mappings are and how
@@ -31,6 +32,11 @@ type AddressSpace struct {
 	rssShmem, hiwaterRSS uint64 // pages
 	pageTableBytes       uint64
 
+	// Its pages carry Owner ids of id when it holds memory of the machine.
+	id                  uint64
+	swapped             uint64 // pages out in swap
+	accounted, released bool
+
 	// Where the mappings lie, for /proc/PID/maps.
 	path                 string
 	textPages, roPages   uint64
@@ -39,13 +45,18 @@ type AddressSpace struct {
 	mmapBase, stackPages uint64
 }
 
-// NewAddressSpace builds a process image at randomized (ASLR) addresses and
-// charges its resident memory and page tables.
+// NewAddressSpace builds a process image at randomized (ASLR) addresses
+// and gives it its memory: anonymous and shared pages, page tables, and
+// the file pages it maps, which are page cache. Allocation may reclaim and
+// call the OOM killer; on failure nothing is held.
 func (m *Memory) NewAddressSpace(img Image, rng *rand.Rand) (*AddressSpace, error) {
 	as := layout(img, rng)
+	m.nextASID++
+	as.id, as.accounted = m.nextASID, true
 	if err := m.mapAddressSpace(as); err != nil {
 		return nil, fmt.Errorf("new address space: %w", err)
 	}
+	m.spaces = append(m.spaces, as)
 	return as, nil
 }
 
@@ -170,36 +181,57 @@ func (as *AddressSpace) VMAs() []VMA {
 
 func pageAlign(a uint64) uint64 { return (a + PageSize - 1) &^ (PageSize - 1) }
 
-// mapAddressSpace charges an address space's memory: anonymous pages and
-// page tables come from free memory; resident file pages are page cache,
-// which grows where the cache does not already hold them.
+// userPages are allocations a process faults in (GFP_HIGHUSER_MOVABLE).
+func (as *AddressSpace) userRequest(kind OwnerKind) allocRequest {
+	return allocRequest{owner: Owner{Kind: kind, ID: as.id, MT: Movable}, highest: ZoneNormal, reclaim: true, oom: true}
+}
+
+// mapAddressSpace gives an address space the pages its image counts.
 func (m *Memory) mapAddressSpace(as *AddressSpace) error {
-	ptPages := as.pageTableBytes / PageSize
-	newCache := uint64(0)
-	if m.mapped+as.rssFile > m.fileCache {
-		newCache = m.mapped + as.rssFile - m.fileCache
+	var err error
+	defer func() {
+		if err != nil {
+			m.ReleaseAddressSpace(as)
+		}
+	}()
+	if _, err = m.alloc(as.rssAnon, as.userRequest(Anon)); err != nil {
+		as.rssAnon, as.rssShmem, as.rssFile, as.pageTableBytes = 0, 0, 0, 0
+		return err
 	}
-	if as.rssAnon+as.rssShmem+ptPages+newCache > m.FreePages() {
-		return fmt.Errorf("out of memory: want %d pages, %d free",
-			as.rssAnon+as.rssShmem+ptPages+newCache, m.FreePages())
+	if _, err = m.alloc(as.rssShmem, as.userRequest(Shmem)); err != nil {
+		as.rssShmem, as.rssFile, as.pageTableBytes = 0, 0, 0
+		return err
 	}
-	m.anon += as.rssAnon
-	m.shmem += as.rssShmem
-	m.pageTables += ptPages
-	m.fileCache += newCache
-	m.mapped += as.rssFile
+	if _, err = m.allocKernel(as.pageTableBytes/PageSize, PageTable, as.id, Unmovable); err != nil {
+		as.rssFile, as.pageTableBytes = 0, 0
+		return err
+	}
+	if err = m.addMapped(as.rssFile); err != nil {
+		as.rssFile = 0
+		return err
+	}
 	m.committed += as.dataVM + as.stackVM
 	return nil
 }
 
-// ReleaseAddressSpace frees what an exiting process held. Its file pages
-// stay in the page cache, unmapped, as they do in Linux.
+// ReleaseAddressSpace frees what an exiting process held: its anonymous
+// and shared pages, page tables and swap. Its file pages stay in the page
+// cache, no longer mapped, as they do in Linux.
 func (m *Memory) ReleaseAddressSpace(as *AddressSpace) {
-	m.anon -= as.rssAnon
-	m.shmem -= as.rssShmem
-	m.pageTables -= as.pageTableBytes / PageSize
-	m.mapped -= as.rssFile
-	m.committed -= as.dataVM + as.stackVM
+	if !as.accounted || as.released {
+		return
+	}
+	as.released = true
+	all := ^uint64(0)
+	m.freeOwned(is(Anon, as.id), all)
+	m.freeOwned(is(Shmem, as.id), all)
+	m.freeOwned(is(PageTable, as.id), all)
+	if i := slices.Index(m.spaces, as); i >= 0 {
+		m.spaces = slices.Delete(m.spaces, i, i+1)
+	}
+	m.swap.used -= as.swapped
+	m.cache.mapped -= min(m.cache.mapped, as.rssFile)
+	m.committed -= min(m.committed, as.dataVM+as.stackVM)
 }
 
 // RSS is resident pages: anon + file + shmem (get_mm_rss).
@@ -223,10 +255,17 @@ func (as *AddressSpace) TextPages() uint64 {
 }
 
 // GrowAnon adds pages of touched anonymous memory to an address space (a
-// heap that grows and is written), or fails with nothing changed.
+// heap that grows and is written, one minor fault a page), or fails with
+// nothing changed. Allocating may run the OOM killer, which may pick this
+// very process: then it fails too.
 func (m *Memory) GrowAnon(as *AddressSpace, pages uint64) error {
-	if err := m.charge(&m.anon, pages); err != nil {
+	exts, err := m.alloc(pages, as.userRequest(Anon))
+	if err != nil {
 		return err
+	}
+	if as.released {
+		m.free(exts)
+		return fmt.Errorf("the process died while it grew: %w", ErrNoMemory)
 	}
 	as.rssAnon += pages
 	as.dataVM += pages
@@ -235,5 +274,23 @@ func (m *Memory) GrowAnon(as *AddressSpace, pages uint64) error {
 	as.hiwaterVM = max(as.hiwaterVM, as.totalVM)
 	as.hiwaterRSS = max(as.hiwaterRSS, as.RSS())
 	m.committed += pages
+	m.Events.PgFault += pages
 	return nil
+}
+
+// ID is the owner id the address space's pages carry.
+func (as *AddressSpace) ID() uint64 { return as.id }
+
+// SwapPages is what the address space has out in swap (VmSwap).
+func (as *AddressSpace) SwapPages() uint64 { return as.swapped }
+
+// swapOut moves up to n of its newest anonymous pages to swap; it returns how many.
+func (m *Memory) swapOut(as *AddressSpace, n uint64) uint64 {
+	n = min(n, m.swap.total-m.swap.used, as.rssAnon)
+	moved := m.freeOwned(is(Anon, as.id), n)
+	as.rssAnon -= moved
+	as.swapped += moved
+	m.swap.used += moved
+	m.Events.PswpOut += moved
+	return moved
 }

@@ -1,13 +1,19 @@
-// Package mm is the simulated kernel's memory: the physical memory map and
-// a page-level account of who holds memory (kernel, tasks, page cache).
+// Package mm is the simulated kernel's memory: the physical memory map,
+// NUMA nodes and zones with buddy allocators and watermarks, and the
+// consumers of memory: task address spaces, the page cache, slab caches,
+// kernel stacks and page tables, huge pages; and what keeps it going:
+// reclaim by kswapd and direct reclaim, swap, compaction and memory
+// failure handling. The OOM killer lives in the kernel, which knows the
+// tasks; mm calls it through a hook.
 //
-// This is the first memory picture: counters that keep /proc/meminfo, the
-// node meminfo and per-task files consistent with each other. Zones, the
-// buddy allocator, watermarks and reclaim come with the memory-management
-// issue and replace the single free counter here.
+// Every page frame has an owner, kept as intervals (see ranges.go), so a
+// machine of any size costs memory in proportion to its fragmentation.
+// Every count any file shows is derived from those owners, so the files
+// agree by construction.
 package mm
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -21,13 +27,24 @@ const (
 	// bytes per 4 KiB page, reserved at boot (mm/mm_init.c alloc_node_mem_map).
 	structPageSize = 64
 	// ThreadSize is the kernel stack per task on x86_64 (THREAD_SIZE, 16 KiB).
-	ThreadSize = 16 << 10
+	ThreadSize  = 16 << 10
+	threadPages = ThreadSize / PageSize
 )
+
+// ErrNoMemory is an allocation that reclaim and the OOM killer could not satisfy.
+var ErrNoMemory = errors.New("out of memory")
+
+// Config describes the machine's memory.
+type Config struct {
+	MemBytes  uint64
+	Nodes     int    // NUMA nodes, at least 1
+	SwapBytes uint64 // a swap partition of this size, 0 for none
+}
 
 // Region is one entry of the firmware (e820) memory map.
 type Region struct {
 	Start, End uint64 // [Start, End] inclusive, as the kernel prints them
-	Type       string // "usable", "reserved", "ACPI data", ...
+	Type       string // "usable", "reserved", ...
 }
 
 // KernelImage is the size of the kernel's own sections, as the boot
@@ -36,70 +53,96 @@ type KernelImage struct {
 	Code, RWData, ROData, Init, BSS uint64
 }
 
-// Memory is the machine's physical memory and its accounting, in pages.
-type Memory struct {
-	e820         []Region
-	image        KernelImage
-	presentPages uint64 // usable RAM in the e820 map
-	totalPages   uint64 // managed by the page allocator: MemTotal
+// kernelLoadAddr is where the kernel image sits: 16 MiB (CONFIG_PHYSICAL_START).
+const kernelLoadAddr = 16 << 20
 
-	// Kernel consumers.
-	slabReclaimable   uint64
-	slabUnreclaimable uint64
-	kernelStackBytes  uint64 // KernelStack is kept in bytes: 16 KiB a task
-	pageTables        uint64
-	percpu            uint64
-	vmallocUsed       uint64
-	kernelOther       uint64 // pages drivers took straight from the allocator
-
-	// Page cache and user memory.
-	fileCache uint64 // page cache of regular files (Cached minus Shmem)
-	buffers   uint64 // block-device page cache
-	shmem     uint64
-	anon      uint64
-	mapped    uint64 // file pages mapped by tasks (part of fileCache)
-	dirty     uint64
-	committed uint64 // private writable virtual memory of all processes (vm_committed_as)
-	activeAnonPermille,
-	activeFilePermille uint64 // share of anon/file pages on the active LRU
+// extent is a run of frames in one zone: [start, end).
+type extent struct {
+	z          *Zone
+	start, end uint64
 }
 
-// New lays out memBytes of RAM as a PC firmware would and accounts the
-// kernel's boot-time reservations. rng gives the machine its own small
-// variations (slab and page cache sizes at boot), deterministic per seed.
-func New(memBytes uint64, rng *rand.Rand) (*Memory, error) {
-	const minMem, maxMem = 256 << 20, 64 << 40
-	if memBytes < minMem || memBytes > maxMem {
-		return nil, fmt.Errorf("memory size %d bytes: want 256M..64T", memBytes)
-	}
-	m := &Memory{e820: e820Map(memBytes)}
-	for _, r := range m.e820 {
-		if r.Type == "usable" {
-			m.presentPages += (r.End + 1 - r.Start) / PageSize
-		}
-	}
-	// The kernel image: a distribution kernel of the 6.x era.
-	m.image = KernelImage{
-		Code: 16 << 20, RWData: 4 << 20, ROData: 12 << 20, Init: 4 << 20, BSS: 6 << 20,
-	}
-	reserved := m.presentPages*structPageSize/PageSize + // memmap
-		(m.image.Code+m.image.RWData+m.image.ROData+m.image.BSS)/PageSize +
-		m.presentPages/512 + 8192 // firmware tables, early allocations, crash-safe pools
-	m.totalPages = m.presentPages - reserved
+func (e extent) pages() uint64 { return e.end - e.start }
 
-	// What a freshly booted server holds, scaled to its size.
-	total := m.totalPages
-	m.slabReclaimable = 8192 + total/200 + rng.Uint64N(2048)
-	m.slabUnreclaimable = 6144 + total/400 + rng.Uint64N(1024)
-	m.percpu = 512 + total/4096
-	m.vmallocUsed = 4096 + rng.Uint64N(1024)
-	m.kernelOther = 2048 + total/1024
-	m.buffers = 1024 + rng.Uint64N(4096)
-	m.fileCache = 32768 + total/40 + rng.Uint64N(8192)
-	m.activeAnonPermille = 700
-	m.activeFilePermille = 550
-	if m.used() >= m.totalPages {
-		return nil, fmt.Errorf("memory size %d bytes leaves nothing free after boot", memBytes)
+// Memory is the machine's physical memory and everything that uses it.
+type Memory struct {
+	cfg    Config
+	rng    *rand.Rand
+	e820   []Region
+	image  KernelImage
+	nodes  []*Node
+	zones  []*Zone // node by node, DMA to Movable
+	maxPFN uint64
+
+	stacks    uint64 // kernel stacks
+	cache     pageCache
+	slabs     []*SlabCache
+	huge      [NrHugeSizes]*HugePool
+	swap      swapSpace
+	spaces    []*AddressSpace // accounted address spaces, oldest first
+	nextASID  uint64
+	committed uint64 // private writable virtual memory of all processes (vm_committed_as)
+	// poisonedInUse are bad frames still held by the kernel, which cannot give them up.
+	poisonedInUse map[uint64]bool
+
+	Tunables Tunables
+	Events   Events
+
+	// OOM is the kernel's OOM killer: called when reclaim cannot satisfy
+	// an allocation; it reports whether it freed memory, so the
+	// allocation should be tried again.
+	OOM func(order int) bool
+	// WakeKswapd is told when a node's kswapd should run.
+	WakeKswapd func(node int)
+}
+
+// Tunables are the vm sysctls memory obeys.
+type Tunables struct {
+	MinFreeKB            uint64 // vm.min_free_kbytes
+	UserMinFreeKB        bool   // set by the user: boot's calculation no longer applies
+	WatermarkScaleFactor uint64 // vm.watermark_scale_factor, 1/10000ths
+	Swappiness           int    // vm.swappiness, 0..200
+	VFSCachePressure     int    // vm.vfs_cache_pressure
+	OvercommitMemory     int    // vm.overcommit_memory: 0 heuristic, 1 always, 2 never
+	OvercommitRatio      uint64 // vm.overcommit_ratio, percent
+	OvercommitKbytes     uint64 // vm.overcommit_kbytes
+	DirtyRatio           int    // vm.dirty_ratio
+	DirtyBackgroundRatio int    // vm.dirty_background_ratio
+	DirtyBytes           uint64 // vm.dirty_bytes
+	DirtyBackgroundBytes uint64 // vm.dirty_background_bytes
+	DirtyExpireCentisecs int    // vm.dirty_expire_centisecs
+	DirtyWritebackCentis int    // vm.dirty_writeback_centisecs
+}
+
+// New lays out the machine's memory as PC firmware would, splits it into
+// NUMA nodes and zones, reserves what the kernel takes at boot and hands
+// the rest to the buddy allocators. rng gives the machine its own small
+// variations, deterministic per seed.
+func New(cfg Config, rng *rand.Rand) (*Memory, error) {
+	const minMem, maxMem = 256 << 20, 64 << 40
+	if cfg.MemBytes < minMem || cfg.MemBytes > maxMem {
+		return nil, fmt.Errorf("memory size %d bytes: want 256M..64T", cfg.MemBytes)
+	}
+	if cfg.Nodes < 1 || cfg.Nodes > 64 {
+		return nil, fmt.Errorf("numa nodes %d: want 1..64", cfg.Nodes)
+	}
+	if uint64(cfg.Nodes)*blockBytes(cfg.MemBytes)*2 > cfg.MemBytes {
+		return nil, fmt.Errorf("%d nodes need at least two memory blocks each", cfg.Nodes)
+	}
+	m := &Memory{cfg: cfg, rng: rng, e820: e820Map(cfg.MemBytes), poisonedInUse: map[uint64]bool{}}
+	m.image = KernelImage{Code: 16 << 20, RWData: 4 << 20, ROData: 12 << 20, Init: 4 << 20, BSS: 6 << 20}
+	m.Tunables = Tunables{
+		WatermarkScaleFactor: 10, Swappiness: 60, VFSCachePressure: 100, OvercommitRatio: 50,
+		DirtyRatio: 20, DirtyBackgroundRatio: 10, DirtyExpireCentisecs: 3000, DirtyWritebackCentis: 500,
+	}
+	m.layout()
+	m.reserveBoot()
+	m.setMinFreeKB(m.defaultMinFreeKB())
+	m.swap.total = cfg.SwapBytes / PageSize
+	m.initSlabs()
+	m.initHugePools()
+	if err := m.bootConsumers(); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -113,17 +156,14 @@ func e820Map(memBytes uint64) []Region {
 		highBase = 0x100000
 		below4G  = 0xc0000000 // RAM below the PCI hole
 		hole4G   = 0x100000000
+		acpiSize = 0x20000 // ACPI tables at the top of low RAM
 	)
 	regions := []Region{
 		{0, lowTop - 1, "usable"},
 		{lowTop, 0x9ffff, "reserved"},
 		{0xf0000, 0xfffff, "reserved"},
 	}
-	lowRAM := memBytes
-	if lowRAM > below4G {
-		lowRAM = below4G
-	}
-	const acpiSize = 0x20000 // ACPI tables at the top of low RAM
+	lowRAM := min(memBytes, below4G)
 	regions = append(regions,
 		Region{highBase, lowRAM - acpiSize - 1, "usable"},
 		Region{lowRAM - acpiSize, lowRAM - 1, "reserved"},
@@ -136,48 +176,206 @@ func e820Map(memBytes uint64) []Region {
 	return regions
 }
 
+// blockBytes is the memory block size x86 uses (arch/x86/mm/init_64.c
+// probe_memory_block_size): 128 MiB, or 2 GiB on machines of 64 GiB and up.
+func blockBytes(memBytes uint64) uint64 {
+	if memBytes >= 64<<30 {
+		return 2 << 30
+	}
+	return 128 << 20
+}
+
+// layout splits usable RAM into nodes of equal size, in address order and
+// on memory-block boundaries, and each node into zones.
+func (m *Memory) layout() {
+	var usable []extent // as raw pfn ranges; z unset
+	for _, r := range m.e820 {
+		if r.Type == "usable" {
+			usable = append(usable, extent{start: (r.Start + PageSize - 1) / PageSize, end: (r.End + 1) / PageSize})
+		}
+	}
+	m.maxPFN = usable[len(usable)-1].end
+	var total uint64
+	for _, u := range usable {
+		total += u.pages()
+	}
+	blockPages := blockBytes(m.cfg.MemBytes) / PageSize
+	perNode := total / uint64(m.cfg.Nodes)
+	// Node boundaries: where each node's share of usable pages ends, rounded to a block.
+	bounds := []uint64{0}
+	var seen uint64
+	next := perNode
+	for _, u := range usable {
+		for len(bounds) < m.cfg.Nodes && seen+u.pages() > next {
+			pfn := u.start + (next - seen)
+			pfn = (pfn + blockPages/2) / blockPages * blockPages
+			bounds = append(bounds, pfn)
+			next += perNode
+		}
+		seen += u.pages()
+	}
+	bounds = append(bounds, m.maxPFN)
+
+	zoneLimits := [NrZones][2]uint64{
+		{0, dma32StartPFN}, {dma32StartPFN, normalStartPFN}, {normalStartPFN, m.maxPFN}, {m.maxPFN, m.maxPFN},
+	}
+	for id := range m.cfg.Nodes {
+		n := &Node{ID: id, Start: bounds[id], End: bounds[id+1]}
+		for t := ZoneDMA; t < NrZones; t++ {
+			s := max(n.Start, zoneLimits[t][0])
+			e := min(n.End, zoneLimits[t][1])
+			z := &Zone{Node: id, Type: t}
+			if s < e {
+				z.Start, z.End = s, e
+				z.frames = newRangeMap(s, e)
+				for _, u := range usable {
+					if a, b := max(u.start, s), min(u.end, e); a < b {
+						z.frames.assign(a, b, Owner{Kind: Free, MT: Movable})
+						z.Present += b - a
+					}
+				}
+				if z.Present == 0 {
+					z.frames = nil
+				} else {
+					// The span runs from the first to the last present frame.
+					z.Start, z.End = firstLast(z.frames)
+				}
+			}
+			if z.frames == nil {
+				z.Start, z.End = 0, 0
+			}
+			n.Zones[t] = z
+			m.zones = append(m.zones, z)
+		}
+		m.nodes = append(m.nodes, n)
+	}
+}
+
+// firstLast returns the span of a zone's non-hole frames.
+func firstLast(r *rangeMap) (uint64, uint64) {
+	first, last := r.end, r.base
+	r.each(r.base, r.end, func(s, e uint64, o Owner) bool {
+		if o.Kind != Hole {
+			first = min(first, s)
+			last = max(last, e)
+		}
+		return true
+	})
+	return first, last
+}
+
+// reserveBoot takes what memblock hands to no allocator: the first
+// megabyte (real-mode trampoline and BIOS areas), the kernel image, each
+// node's memmap, and the early allocations that stay (direct-map page
+// tables, firmware tables), then counts the managed pages.
+func (m *Memory) reserveBoot() {
+	reserve := func(z *Zone, s, e uint64) {
+		z.frames.each(s, e, func(a, b uint64, o Owner) bool {
+			if o.Kind == Free {
+				z.frames.assign(a, b, Owner{Kind: Reserved, MT: Unmovable})
+			}
+			return true
+		})
+	}
+	dma := m.nodes[0].Zones[ZoneDMA]
+	reserve(dma, 0, 256)
+	img := m.image
+	imgPages := (img.Code + img.RWData + img.ROData + img.BSS) / PageSize
+	k := uint64(kernelLoadAddr / PageSize)
+	reserve(m.zoneOf(k), k, k+imgPages)
+	for _, n := range m.nodes {
+		memmap := n.Present() * structPageSize / PageSize
+		early := n.Present()/512 + 2048
+		// memblock allocates top-down: the memmap and early tables sit at the node's end.
+		need := memmap + early
+		for t := NrZones - 1; t >= 0 && need > 0; t-- {
+			z := n.Zones[t]
+			if z.frames == nil {
+				continue
+			}
+			for pfn := z.End; pfn > z.Start && need > 0; {
+				i := z.frames.find(pfn - 1)
+				s, o := z.frames.runs[i].start, z.frames.runs[i].owner
+				if o.Kind == Free {
+					take := min(need, pfn-s)
+					z.frames.assign(pfn-take, pfn, Owner{Kind: Reserved, MT: Unmovable})
+					need -= take
+				}
+				pfn = s
+			}
+		}
+	}
+	for _, z := range m.zones {
+		z.Managed = z.FreePages()
+	}
+	for _, n := range m.nodes {
+		n.setLowmemReserve()
+	}
+}
+
+// zoneOf returns the zone holding pfn.
+func (m *Memory) zoneOf(pfn uint64) *Zone {
+	for _, z := range m.zones {
+		if z.frames != nil && pfn >= z.Start && pfn < z.End {
+			return z
+		}
+	}
+	return nil
+}
+
+// Nodes returns the NUMA nodes.
+func (m *Memory) Nodes() []*Node { return m.nodes }
+
+// Zones returns every zone, node by node.
+func (m *Memory) Zones() []*Zone { return m.zones }
+
 // E820 is the firmware memory map.
 func (m *Memory) E820() []Region { return append([]Region(nil), m.e820...) }
 
 // Image is the kernel image layout.
 func (m *Memory) Image() KernelImage { return m.image }
 
+// MaxPFN is one past the highest RAM frame.
+func (m *Memory) MaxPFN() uint64 { return m.maxPFN }
+
+// BlockBytes is the memory block size sysfs shows.
+func (m *Memory) BlockBytes() uint64 { return blockBytes(m.cfg.MemBytes) }
+
 // PresentPages is the usable RAM the firmware reported.
-func (m *Memory) PresentPages() uint64 { return m.presentPages }
-
-// TotalPages is MemTotal in pages.
-func (m *Memory) TotalPages() uint64 { return m.totalPages }
-
-func (m *Memory) used() uint64 {
-	return m.slabReclaimable + m.slabUnreclaimable + m.kernelStackBytes/PageSize +
-		m.pageTables + m.percpu + m.vmallocUsed + m.kernelOther +
-		m.fileCache + m.buffers + m.shmem + m.anon
-}
-
-// FreePages is what the page allocator has left.
-func (m *Memory) FreePages() uint64 { return m.totalPages - m.used() }
-
-// charge takes pages from free memory for one consumer, or fails with
-// nothing changed. The memory-management issue turns failure into reclaim.
-func (m *Memory) charge(counter *uint64, pages uint64) error {
-	if pages > m.FreePages() {
-		return fmt.Errorf("out of memory: want %d pages, %d free", pages, m.FreePages())
+func (m *Memory) PresentPages() uint64 {
+	var p uint64
+	for _, z := range m.zones {
+		p += z.Present
 	}
-	*counter += pages
-	return nil
+	return p
 }
 
-// AddKernelStack accounts one task's kernel stack.
-func (m *Memory) AddKernelStack() error {
-	if ThreadSize/PageSize > m.FreePages() {
-		return fmt.Errorf("out of memory for a kernel stack")
+// TotalPages is MemTotal in pages: what the buddy allocators manage.
+func (m *Memory) TotalPages() uint64 {
+	var p uint64
+	for _, z := range m.zones {
+		p += z.Managed
 	}
-	m.kernelStackBytes += ThreadSize
-	return nil
+	return p
 }
 
-// FreeKernelStack returns one task's kernel stack.
-func (m *Memory) FreeKernelStack() { m.kernelStackBytes -= ThreadSize }
+// FreePages is NR_FREE_PAGES: every zone's free lists.
+func (m *Memory) FreePages() uint64 {
+	var p uint64
+	for _, z := range m.zones {
+		p += z.FreePages()
+	}
+	return p
+}
+
+// count sums the frames held by one kind of owner over all zones.
+func (m *Memory) count(kind OwnerKind) uint64 {
+	var p uint64
+	for _, z := range m.zones {
+		p += z.Count(kind)
+	}
+	return p
+}
 
 // ParseSize reads a size as the kernel's memparse does for mem=: a
 // number in C notation (0x hex, leading-0 octal) and an optional suffix

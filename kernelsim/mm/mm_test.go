@@ -9,7 +9,7 @@ import (
 
 func TestVMAsAddUpToTotalVM(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	m, err := New(1<<30, rng)
+	m, err := New(Config{MemBytes: 1 << 30, Nodes: 1}, rng)
 	require.NoError(t, err)
 	as, err := m.NewAddressSpace(Image{Text: 900 << 10, Data: 48 << 10, Libs: 4 << 20, Heap: 1 << 20, Stack: 132 << 10,
 		OtherVM: 8 << 20, RSSAnon: 2 << 20, RSSFile: 3 << 20, Path: "/usr/bin/bash"}, rng)
@@ -36,7 +36,7 @@ func TestVMAsAddUpToTotalVM(t *testing.T) {
 }
 
 func TestMeminfoFitsInTotal(t *testing.T) {
-	m, err := New(8<<30, rand.New(rand.NewPCG(1, 1)))
+	m, err := New(Config{MemBytes: 8 << 30, Nodes: 1}, rand.New(rand.NewPCG(1, 1)))
 	require.NoError(t, err)
 	in := m.Info()
 	require.Greater(t, in.Total, uint64(7_500_000_000/PageSize))

@@ -22,7 +22,7 @@ func newMachine(t *testing.T, hz, cpus int) *machine {
 	clk, err := clock.New(hz, 0)
 	require.NoError(t, err)
 	rng := rand.New(rand.NewPCG(1, 2))
-	mem, err := mm.New(1<<30, rng)
+	mem, err := mm.New(mm.Config{MemBytes: 1 << 30, Nodes: 1}, rng)
 	require.NoError(t, err)
 	return &machine{s: New(clk, mem, rng, cpus), clk: clk}
 }
@@ -89,7 +89,7 @@ func TestCPUTimeAddsUpToElapsedTime(t *testing.T) {
 	// HZ 300 does not divide 1e9: ticks are 3333333 or 3333334 ns apart.
 	m := newMachine(t, 300, 3)
 	task := m.spawn(t, Spec{Comm: "third", Allowed: cpu.MaskOf(1), Profile: Profile{SharePPM: 333_333, SystemPPM: 250_000}})
-	niceTask := m.spawn(t, Spec{Comm: "nice", Allowed: cpu.MaskOf(2), Nice: 5, Profile: Profile{SharePPM: 500_000, Bursty: true}})
+	niceTask := m.spawn(t, Spec{Comm: "nice", Allowed: cpu.MaskOf(2), Nice: 5, Profile: Profile{SharePPM: 500_000}})
 
 	for step := 1; step <= 50; step++ {
 		m.run(23_456_789) // odd steps, so checks land between ticks too

@@ -1,0 +1,121 @@
+package mm
+
+import "fmt"
+
+// HugeSize is a huge page size the machine supports.
+type HugeSize int
+
+const (
+	Huge2M HugeSize = iota
+	Huge1G
+	NrHugeSizes
+)
+
+// HugePool is a hugetlb pool of one size (struct hstate): pages taken
+// whole from the buddy allocator and kept for hugetlbfs mappings.
+type HugePool struct {
+	Order    int
+	free     []extent // each one huge page
+	inUse    uint64
+	Resv     uint64 // reserved for mappings not yet faulted in
+	Surplus  uint64
+	MaxExtra uint64 // nr_overcommit_hugepages
+}
+
+// KB is the page size in kB.
+func (p *HugePool) KB() uint64 { return (PageSize << p.Order) >> 10 }
+
+// Total is nr_hugepages.
+func (p *HugePool) Total() uint64 { return uint64(len(p.free)) + p.inUse }
+
+// Free is free_hugepages.
+func (p *HugePool) Free() uint64 { return uint64(len(p.free)) }
+
+func (m *Memory) initHugePools() {
+	m.huge[Huge2M] = &HugePool{Order: 9}
+	m.huge[Huge1G] = &HugePool{Order: 18}
+}
+
+// HugePool returns the pool of a size.
+func (m *Memory) HugePool(s HugeSize) *HugePool { return m.huge[s] }
+
+// HugetlbPages is the memory all pools hold, in pages.
+func (m *Memory) HugetlbPages() uint64 {
+	var n uint64
+	for _, p := range m.huge {
+		n += p.Total() << p.Order
+	}
+	return n
+}
+
+// SetNrHugepages resizes a pool as a write to nr_hugepages does
+// (set_max_huge_pages): growing takes whole aligned blocks from the buddy
+// allocators, nodes in turn, compacting once when none is left, and stops
+// where none can be had, so the pool may end smaller than asked;
+// shrinking frees unused huge pages. It returns the new size.
+func (m *Memory) SetNrHugepages(s HugeSize, n uint64) (uint64, error) {
+	p := m.huge[s]
+	if n > 1<<32 {
+		return p.Total(), fmt.Errorf("nr_hugepages %d: %w", n, ErrRange)
+	}
+	for p.Total() > n && len(p.free) > 0 {
+		last := p.free[len(p.free)-1]
+		p.free = p.free[:len(p.free)-1]
+		m.free([]extent{last})
+	}
+	compacted := false
+	for p.Total() < n {
+		if m.allocHugePage(p, s) {
+			continue
+		}
+		if !compacted && s == Huge2M {
+			compacted = true
+			m.Compact()
+			continue
+		}
+		if s == Huge2M {
+			m.Events.HtlbBuddyAllocFail++
+		}
+		break
+	}
+	return p.Total(), nil
+}
+
+// allocHugePage takes one huge page from the node after the one the last
+// came from (interleaving, as hstate next_nid_to_alloc does).
+func (m *Memory) allocHugePage(p *HugePool, s HugeSize) bool {
+	size := uint64(1) << p.Order
+	start := int(p.Total()) % len(m.nodes)
+	for i := range m.nodes {
+		n := m.nodes[(start+i)%len(m.nodes)]
+		for t := ZoneNormal; t >= ZoneDMA32; t-- {
+			z := n.Zones[t]
+			if !z.Populated() || z.room(wmarkLow, ZoneNormal) < size {
+				continue
+			}
+			if e, ok := z.takeAligned(p.Order, Owner{Kind: Hugetlb, ID: uint64(s), MT: Movable}); ok {
+				p.free = append(p.free, e)
+				if s == Huge2M {
+					m.Events.HtlbBuddyAllocSuccess++
+				}
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// dissolve breaks up the free huge page holding pfn (dissolve_free_hugetlb_folio):
+// its frames go back to the buddy allocator. It reports whether one did.
+func (m *Memory) dissolve(pfn uint64) bool {
+	for _, p := range m.huge {
+		for i, e := range p.free {
+			if pfn >= e.start && pfn < e.end {
+				p.free = append(p.free[:i], p.free[i+1:]...)
+				m.free([]extent{e})
+				return true
+			}
+		}
+	}
+	return false
+}
