@@ -19,8 +19,9 @@ const (
 
 // kthread is a kernel thread of the boot tree, in the order a 6.x kernel creates them.
 type kthread struct {
-	name     string // %d is the CPU, or the pool of an unbound worker
+	name     string // %d is the CPU, the NUMA node or the pool of an unbound worker
 	perCPU   bool   // bound to that CPU
+	perNode  bool   // one per NUMA node, on its CPUs
 	flags    uint32
 	nice     int
 	policy   sched.Policy
@@ -72,7 +73,7 @@ var lateKthreads = []kthread{
 	{name: "khungtaskd", flags: kthreadFlags},
 	{name: "oom_reaper", flags: kthreadFlags},
 	{name: "kworker/R-writeback", flags: workerFlags, nice: -20, idle: sched.Idle},
-	{name: "kcompactd0", flags: kthreadFlags},
+	{name: "kcompactd%d", perNode: true, flags: kthreadFlags},
 	{name: "ksmd", flags: kthreadFlags, nice: 5},
 	{name: "khugepaged", flags: kthreadFlags, nice: 19},
 	{name: "kworker/R-kblockd", flags: workerFlags, nice: -20, idle: sched.Idle},
@@ -80,7 +81,7 @@ var lateKthreads = []kthread{
 	{name: "kworker/R-edac-poller", flags: workerFlags, nice: -20, idle: sched.Idle},
 	{name: "watchdogd", flags: kthreadFlags, policy: sched.SchedFIFO, rtPrio: 50},
 	{name: "kworker/u%d:0-events_unbound", flags: workerFlags, idle: sched.Idle, sharePPM: 200, wakeups: 10},
-	{name: "kswapd0", flags: kthreadFlags},
+	{name: "kswapd%d", perNode: true, flags: kthreadFlags},
 	{name: "kworker/R-kthrotld", flags: workerFlags, nice: -20, idle: sched.Idle},
 	{name: "kworker/R-acpi_thermal_pm", flags: workerFlags, nice: -20, idle: sched.Idle},
 	{name: "kworker/R-mld", flags: workerFlags, nice: -20, idle: sched.Idle},
@@ -122,6 +123,17 @@ func (k *Kernel) startKthreads() error {
 		}
 	}
 	for _, kt := range lateKthreads {
+		if kt.perNode {
+			for node := range k.CPUs.Nodes() {
+				if err := k.spawnKthread(kt, node); err != nil {
+					return err
+				}
+				if strings.HasPrefix(kt.name, "kswapd") {
+					k.kswapdPids = append(k.kswapdPids, k.Sched.LastPid())
+				}
+			}
+			continue
+		}
 		// Unbound workers are numbered per pool; their pool id is twice the CPUs.
 		if err := k.spawnKthread(kt, 2*k.CPUs.Possible()); err != nil {
 			return err
@@ -167,9 +179,12 @@ func (k *Kernel) spawnKthread(kt kthread, n int) error {
 	}
 	flags := kt.flags
 	var allowed cpu.Mask
-	if kt.perCPU {
+	switch {
+	case kt.perCPU:
 		allowed = cpu.MaskOf(n)
 		flags |= sched.PFNoSetAffinity
+	case kt.perNode:
+		allowed = cpu.MaskOf(k.CPUs.NodeCPUs(n)...)
 	}
 	_, err := k.Sched.Spawn(sched.Spec{
 		Comm: name, PPid: 2, Flags: flags, Nice: kt.nice, Policy: kt.policy, RTPriority: kt.rtPrio,

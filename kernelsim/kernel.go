@@ -77,6 +77,10 @@ type Kernel struct {
 	nextInode uint64
 	// lastSpawned is the process the spawn control made last.
 	lastSpawned int
+	// kswapdPids are the kswapd threads, by node.
+	kswapdPids []int
+	// dropCachesQuiet is set once a drop_caches write asked for no more log (bit 4).
+	dropCachesQuiet bool
 }
 
 // UTS is the kernel's names (struct new_utsname) and build banner.
@@ -102,6 +106,12 @@ func New(cfg Config) (*Kernel, error) {
 	if cfg.Hostname == "" {
 		cfg.Hostname = "ksim"
 	}
+	if cfg.NUMANodes == 0 {
+		cfg.NUMANodes = 1
+	}
+	if cfg.NUMANodes > cfg.CPUs {
+		return nil, fmt.Errorf("numa nodes %d: want at most one per CPU (%d)", cfg.NUMANodes, cfg.CPUs)
+	}
 	bootWall := cfg.BootWallNs
 	if bootWall == 0 {
 		bootWall = DefaultBootWallNs
@@ -114,11 +124,8 @@ func New(cfg Config) (*Kernel, error) {
 	if k.Clock, err = clock.New(cfg.HZ, bootWall); err != nil {
 		return nil, err
 	}
-	if k.CPUs, err = cpu.NewSet(cpu.XeonGold6230, cfg.CPUs); err != nil {
+	if k.CPUs, err = cpu.NewSet(cpu.XeonGold6230, cfg.CPUs, cfg.NUMANodes); err != nil {
 		return nil, err
-	}
-	if cfg.NUMANodes == 0 {
-		cfg.NUMANodes = 1
 	}
 	if k.Mem, err = mm.New(mm.Config{MemBytes: cfg.MemBytes, Nodes: cfg.NUMANodes, SwapBytes: cfg.SwapBytes}, k.rng); err != nil {
 		return nil, err
@@ -127,6 +134,7 @@ func New(cfg Config) (*Kernel, error) {
 	k.IRQ = irq.New(cfg.CPUs)
 	k.Log = printk.New(k.Clock, printk.DefaultBufLen, cfg.Console)
 	k.UTS = defaultUTS(cfg.Hostname)
+	k.wireMemory()
 	if err := k.boot(); err != nil {
 		return nil, fmt.Errorf("boot: %w", err)
 	}

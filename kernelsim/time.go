@@ -79,11 +79,13 @@ func (k *Kernel) catchUp() {
 }
 
 // runTo runs the machine up to time t: the scheduler's events and ticks,
-// and on each tick the timer interrupt on every online CPU.
+// and on each tick the timer interrupt on every online CPU and memory's
+// background work.
 func (k *Kernel) runTo(t uint64) {
 	k.Sched.RunTo(t, func(n, _ uint64) {
 		for _, c := range k.CPUs.OnlineList() {
 			k.IRQ.Tick(c, n)
 		}
+		k.memoryTick(n)
 	})
 }

@@ -77,15 +77,20 @@ const NrCPUsMax = 8192
 type Set struct {
 	model  Model
 	nr     int
+	nodes  int
 	online []bool
 }
 
-// NewSet describes nr CPUs of one model.
-func NewSet(model Model, nr int) (*Set, error) {
+// NewSet describes nr CPUs of one model spread over NUMA nodes, in
+// consecutive groups (node i has CPUs i*nr/nodes up to (i+1)*nr/nodes).
+func NewSet(model Model, nr, nodes int) (*Set, error) {
 	if nr < 1 || nr > NrCPUsMax {
 		return nil, fmt.Errorf("cpus %d: want 1..%d", nr, NrCPUsMax)
 	}
-	s := &Set{model: model, nr: nr, online: make([]bool, nr)}
+	if nodes < 1 || nodes > nr {
+		return nil, fmt.Errorf("nodes %d: want 1..%d", nodes, nr)
+	}
+	s := &Set{model: model, nr: nr, nodes: nodes, online: make([]bool, nr)}
 	for i := range s.online {
 		s.online[i] = true
 	}
@@ -112,13 +117,32 @@ func (s *Set) OnlineList() []int {
 	return l
 }
 
+// Node is the NUMA node a CPU belongs to.
+func (s *Set) Node(cpu int) int { return cpu * s.nodes / s.nr }
+
+// Nodes is the number of NUMA nodes.
+func (s *Set) Nodes() int { return s.nodes }
+
+// NodeCPUs lists a node's CPUs.
+func (s *Set) NodeCPUs(node int) []int {
+	var l []int
+	for c := range s.nr {
+		if s.Node(c) == node {
+			l = append(l, c)
+		}
+	}
+	return l
+}
+
 // Topology is where a CPU sits, as cpuinfo and sysfs topology report it.
 type Topology struct {
 	PhysicalID, CoreID, APICID int
 	Siblings, Cores            int // logical CPUs and cores in the package
 }
 
-// Topology returns a CPU's place: one package, one thread per core.
+// Topology returns a CPU's place: a package per NUMA node, one thread per core.
 func (s *Set) Topology(cpu int) Topology {
-	return Topology{PhysicalID: 0, CoreID: cpu, APICID: cpu, Siblings: s.nr, Cores: s.nr}
+	node := s.Node(cpu)
+	cores := len(s.NodeCPUs(node))
+	return Topology{PhysicalID: node, CoreID: cpu - s.NodeCPUs(node)[0], APICID: cpu, Siblings: cores, Cores: cores}
 }

@@ -232,6 +232,7 @@ func (m *Memory) ReleaseAddressSpace(as *AddressSpace) {
 	m.swap.used -= as.swapped
 	m.cache.mapped -= min(m.cache.mapped, as.rssFile)
 	m.committed -= min(m.committed, as.dataVM+as.stackVM)
+	as.rssAnon, as.rssFile, as.rssShmem, as.swapped, as.pageTableBytes = 0, 0, 0, 0, 0
 }
 
 // RSS is resident pages: anon + file + shmem (get_mm_rss).
@@ -275,6 +276,16 @@ func (m *Memory) GrowAnon(as *AddressSpace, pages uint64) error {
 	as.hiwaterRSS = max(as.hiwaterRSS, as.RSS())
 	m.committed += pages
 	m.Events.PgFault += pages
+	// A page-table page maps 2 MiB; the heap's tables grow with it.
+	if want := (as.totalVM/512 + 4) * PageSize; want > as.pageTableBytes {
+		if _, err := m.allocKernel((want-as.pageTableBytes)/PageSize, PageTable, as.id, Unmovable); err == nil {
+			if as.released { // the OOM killer took it meanwhile
+				m.freeOwned(is(PageTable, as.id), ^uint64(0))
+			} else {
+				as.pageTableBytes = want
+			}
+		}
+	}
 	return nil
 }
 

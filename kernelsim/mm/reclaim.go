@@ -8,10 +8,6 @@ package mm
 // an allocation that finds no zone above the min watermark reclaims
 // directly.
 
-// kswapdBatch is how much kswapd frees a tick at most: clean page cache
-// goes at a few hundred MB/s.
-const kswapdBatch = 64 << 20 / PageSize
-
 // reclaim frees about n pages for an allocation that would use zones,
 // and counts the scanning as kswapd's or the allocating task's. It
 // returns the pages freed.
@@ -74,11 +70,11 @@ func (n *Node) deficit() uint64 {
 	return d
 }
 
-// KswapdTick lets each awake kswapd reclaim a tick's worth for its node
-// (balance_pgdat) and go back to sleep once its zones are above high, or
-// when nothing more can be reclaimed. It returns the pages freed per
-// node, so the kernel can charge the work to the kswapd threads.
-func (m *Memory) KswapdTick() []uint64 {
+// KswapdTick lets each awake kswapd reclaim up to batch pages for its
+// node (balance_pgdat) and go back to sleep once its zones are above
+// high, or when nothing more can be reclaimed. It returns the pages freed
+// per node, so the kernel can charge the work to the kswapd threads.
+func (m *Memory) KswapdTick(batch uint64) []uint64 {
 	out := make([]uint64, len(m.nodes))
 	for _, n := range m.nodes {
 		if !n.KswapdActive {
@@ -91,7 +87,7 @@ func (m *Memory) KswapdTick() []uint64 {
 			continue
 		}
 		m.Events.PageOutRun++
-		freed := m.reclaim(n.Zones[:], min(d, kswapdBatch), true)
+		freed := m.reclaim(n.Zones[:], min(d, batch), true)
 		out[n.ID] = freed
 		if freed == 0 {
 			n.KswapdActive = false // nothing left to reclaim: it sleeps until woken again

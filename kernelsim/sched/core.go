@@ -169,13 +169,23 @@ func (s *Scheduler) burstEnd(t *Task, now uint64) {
 	io.SyscW++
 	io.RChar += 512
 	io.WChar += 128
+	var readPages uint64
 	if inD && dur != forever {
 		// Disk reads at about 100 MB/s while it waits for them.
-		io.ReadBytes += dur / 10 &^ 4095
-		io.RChar += dur / 10 &^ 4095
+		bytes := dur / 10 &^ 4095
+		io.ReadBytes += bytes
+		io.RChar += bytes
+		readPages = bytes / 4096
 	}
 	s.sleep(t, rq, dur, inD, now)
 	s.schedule(rq, now)
+	if s.ReadHook != nil && readPages > 0 {
+		// What it reads lands in the page cache; making room may reclaim,
+		// and the OOM killer may pick it while it waits.
+		s.current = t
+		s.ReadHook(t, readPages)
+		s.current = nil
+	}
 }
 
 // sleep takes a task off its CPU into S, I or D until now+dur.

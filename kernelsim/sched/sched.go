@@ -2,6 +2,7 @@ package sched
 
 import (
 	"math/rand/v2"
+	"slices"
 
 	"ksim/kernelsim/clock"
 	"ksim/kernelsim/cpu"
@@ -26,6 +27,50 @@ type Scheduler struct {
 	load          loadAvg
 	ticksDone     uint64 // ticks already run
 	lastBalanceAt uint64
+
+	// current is the task on whose behalf the kernel is working (for the
+	// OOM killer's report), nil for none.
+	current *Task
+	// ReadHook is told when a task's I/O wait read pages from disk, so the
+	// page cache can grow by them.
+	ReadHook func(t *Task, pages uint64)
+}
+
+// Current is the task on whose behalf the kernel is allocating, if any.
+func (s *Scheduler) Current() *Task { return s.current }
+
+// SetCurrent says on whose behalf the kernel works from now; nil for none.
+func (s *Scheduler) SetCurrent(t *Task) { s.current = t }
+
+// Kick gives a kernel thread work: a sleeping one wakes with a burst of
+// burstNs (or its running burst grows by it), as a wake_up of kswapd or a
+// kworker does.
+func (s *Scheduler) Kick(pid int, burstNs uint64) {
+	t := s.tasks[pid]
+	if t == nil || t.proc.exited {
+		return
+	}
+	now := s.clk.Now()
+	switch t.State {
+	case Sleeping, Idle:
+		t.run.sleepGen++ // its own wake comes later, as a new sleep
+		s.wake(t, now)
+		s.setBurst(t, burstNs, now)
+	case Running:
+		if t.run.burstLeft != forever {
+			s.setBurst(t, t.run.burstLeft+burstNs, now)
+		}
+	}
+}
+
+// setBurst gives a runnable task a new burst length, moving its
+// burst-end event if it is on a CPU.
+func (s *Scheduler) setBurst(t *Task, burst uint64, now uint64) {
+	t.run.burstLeft = burst
+	if t.rqOf != nil && t.rqOf.curr == t {
+		t.run.runGen++
+		s.post(now+burst, evBurstEnd, t, t.run.runGen)
+	}
 }
 
 // New returns a scheduler for nrCPUs CPUs with no tasks. rng is the
@@ -108,12 +153,17 @@ func (s *Scheduler) SyncTo(now uint64) {
 // and the OOM killer come with the memory-management issue.
 func (s *Scheduler) growMemory(now uint64) {
 	tickNs := uint64(clock.NsecPerSec / s.clk.HZ())
-	for _, pid := range s.pids {
+	defer func() { s.current = nil }()
+	for _, pid := range slices.Clone(s.pids) { // the OOM killer may end tasks meanwhile
 		t := s.tasks[pid]
-		p := t.proc
-		if !t.IsLeader() || p.MM == nil || p.profile.RSSRate == 0 || p.stopped {
+		if t == nil {
 			continue
 		}
+		p := t.proc
+		if !t.IsLeader() || p.MM == nil || p.exited || p.profile.RSSRate == 0 || p.stopped {
+			continue
+		}
+		s.current = t
 		p.rssCarry += p.profile.RSSRate * tickNs / clock.NsecPerSec
 		pages := p.rssCarry / mm.PageSize
 		if pages == 0 {

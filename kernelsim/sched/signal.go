@@ -176,6 +176,16 @@ func (s *Scheduler) Kill(pid int, sig Signal) error {
 	return nil
 }
 
+// Signal sends sig to t's process on the kernel's behalf (the OOM
+// killer's SIGKILL, memory failure's SIGBUS): the rules of delivery hold,
+// but not init's or kill(2)'s permission checks.
+func (s *Scheduler) Signal(t *Task, sig Signal) {
+	if t.proc.exited || t.IsKthread() {
+		return
+	}
+	s.sendSignal(t.proc, sig, s.clk.Now())
+}
+
 // sendSignal delivers a process-directed signal (kernel/signal.c
 // prepare_signal, complete_signal and the default actions of get_signal).
 func (s *Scheduler) sendSignal(p *Process, sig Signal, now uint64) {
