@@ -25,6 +25,12 @@ func (k *Kernel) wireMemory() {
 			k.Sched.Kick(k.kswapdPids[node], 50_000)
 		}
 	}
+	k.Mem.LocalNode = func() int {
+		if t := k.Sched.Current(); t != nil {
+			return k.CPUs.Node(t.CPU)
+		}
+		return 0
+	}
 	k.Sched.ReadHook = func(t *sched.Task, pages uint64) {
 		k.Mem.AddPageCache(pages, k.CPUs.Node(t.CPU))
 	}

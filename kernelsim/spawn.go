@@ -76,6 +76,8 @@ func (k *Kernel) Spawn(req SpawnRequest) (*sched.Task, error) {
 		Text: 256 * kiB, Data: 16 * kiB, Libs: 2 * miB, Heap: max(req.RSSBytes, 132*kiB), Stack: 132 * kiB,
 		RSSAnon: req.RSSBytes + 128*kiB, RSSFile: 1536 * kiB, ArgBytes: argBytes, EnvBytes: 200, Path: exe,
 	}
+	k.Sched.SetCurrent(parentTask) // the fork's memory comes from where the parent runs
+	defer k.Sched.SetCurrent(nil)
 	as, err := k.Mem.NewAddressSpace(img, k.rng)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", spec.Comm, err, sched.ErrNoMemory)

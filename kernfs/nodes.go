@@ -101,11 +101,23 @@ type GenFile struct {
 	attr   Attr
 	render Render
 	store  Store
-	// refuseAtOpen fails an open for an access the file cannot serve, as
-	// sysfs does (kernfs_fop_open: EACCES); proc files fail the read or
-	// write instead.
-	refuseAtOpen bool
+	open   openPolicy
 }
+
+// openPolicy is how a file treats an open for an access it does not allow.
+type openPolicy int
+
+const (
+	// procOpen lets the open through; the read or write fails (EIO for a
+	// proc file without a write method).
+	procOpen openPolicy = iota
+	// sysfsOpen fails an open for an access the file cannot serve
+	// (kernfs_fop_open: EACCES), even for root.
+	sysfsOpen
+	// sysctlOpen fails an open its mode bits do not allow, for root too:
+	// root is held to the owner bits (kernel/sysctl.c test_perm).
+	sysctlOpen
+)
 
 // NewFile returns a generated file. render may be nil for a write-only file.
 func NewFile(perm fs.FileMode, render Render, store Store) *GenFile {
@@ -124,7 +136,16 @@ func (f *GenFile) WithOwner(uid, gid uint32) *GenFile {
 // or write one that cannot be written: sysfs semantics.
 func (f *GenFile) RefuseUnsupportedOpen() *GenFile {
 	g := *f
-	g.refuseAtOpen = true
+	g.open = sysfsOpen
+	return &g
+}
+
+// SysctlPermissions returns a copy of the file that holds root to its
+// owner permission bits, as /proc/sys files do: root cannot write a 0444
+// sysctl or read a 0200 one (EACCES).
+func (f *GenFile) SysctlPermissions() *GenFile {
+	g := *f
+	g.open = sysctlOpen
 	return &g
 }
 
@@ -135,8 +156,17 @@ func (f *GenFile) Attr() Attr { return f.attr }
 func (f *GenFile) Open(c *Caller, flags int) (Handle, error) {
 	h := &genHandle{file: f}
 	mode := flags & syscall.O_ACCMODE
-	if f.refuseAtOpen && (mode != syscall.O_WRONLY && f.render == nil || mode != syscall.O_RDONLY && f.store == nil) {
-		return nil, syscall.EACCES
+	wantRead, wantWrite := mode != syscall.O_WRONLY, mode != syscall.O_RDONLY
+	switch f.open {
+	case sysfsOpen:
+		if wantRead && f.render == nil || wantWrite && f.store == nil {
+			return nil, syscall.EACCES
+		}
+	case sysctlOpen:
+		owner := f.attr.Mode.Perm() >> 6
+		if c.IsRoot() && (wantRead && owner&4 == 0 || wantWrite && owner&2 == 0) {
+			return nil, syscall.EACCES
+		}
 	}
 	if mode != syscall.O_WRONLY && f.render != nil {
 		if err := h.renderNow(c); err != nil {

@@ -167,6 +167,8 @@ var taskEntries = []taskEntry{
 	{name: "cwd", link: taskCwd},
 	{name: "root", link: taskRoot},
 	{name: "exe", link: taskExe},
+	{name: "smaps", perm: 0o444, read: taskSmaps},
+	{name: "smaps_rollup", perm: 0o444, read: taskSmapsRollup},
 	{name: "wchan", perm: 0o444, read: taskWchan},
 	{name: "stack", perm: 0o400, read: taskStack},
 	{name: "schedstat", perm: 0o444, read: taskSchedstat},

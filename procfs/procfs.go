@@ -44,17 +44,28 @@ func (v *view) file(perm fs.FileMode, r render, s store) *kernfs.GenFile {
 	return kernfs.NewFile(perm, rf, sf)
 }
 
+// sysctl returns a /proc/sys file: generated like any proc file, with
+// sysctl's permission rules.
+func (v *view) sysctl(perm fs.FileMode, r render, s store) *kernfs.GenFile {
+	return v.file(perm, r, s).SysctlPermissions()
+}
+
 // New builds /proc for a kernel.
 func New(k *kernelsim.Kernel) kernfs.Dir {
 	v := &view{k: k, visitors: newVisitors()}
 	static := kernfs.NewStaticDir(0o555,
+		kernfs.Entry{Name: "buddyinfo", Node: v.file(0o444, v.buddyinfo, nil)},
 		kernfs.Entry{Name: "cmdline", Node: v.file(0o444, v.cmdline, nil)},
 		kernfs.Entry{Name: "cpuinfo", Node: v.file(0o444, v.cpuinfo, nil)},
 		kernfs.Entry{Name: "filesystems", Node: v.file(0o444, v.filesystems, nil)},
+		kernfs.Entry{Name: "iomem", Node: v.file(0o444, v.iomem, nil)},
 		kernfs.Entry{Name: "loadavg", Node: v.file(0o444, v.loadavg, nil)},
 		kernfs.Entry{Name: "meminfo", Node: v.file(0o444, v.meminfo, nil)},
+		kernfs.Entry{Name: "pagetypeinfo", Node: v.file(0o400, v.pagetypeinfo, nil)},
 		kernfs.Entry{Name: "self", Node: kernfs.NewLink(v.selfLink)},
+		kernfs.Entry{Name: "slabinfo", Node: v.file(0o400, v.slabinfo, nil)},
 		kernfs.Entry{Name: "stat", Node: v.file(0o444, v.stat, nil)},
+		kernfs.Entry{Name: "swaps", Node: v.file(0o444, v.swaps, nil)},
 		kernfs.Entry{Name: "sys", Node: v.sysDir()},
 		kernfs.Entry{Name: "thread-self", Node: kernfs.NewLink(v.threadSelfLink)},
 		kernfs.Entry{Name: "tty", Node: kernfs.NewStaticDir(0o555,
@@ -62,6 +73,7 @@ func New(k *kernelsim.Kernel) kernfs.Dir {
 		kernfs.Entry{Name: "uptime", Node: v.file(0o444, v.uptime, nil)},
 		kernfs.Entry{Name: "version", Node: v.file(0o444, v.version, nil)},
 		kernfs.Entry{Name: "vmstat", Node: v.file(0o444, v.vmstat, nil)},
+		kernfs.Entry{Name: "zoneinfo", Node: v.file(0o444, v.zoneinfo, nil)},
 	)
 	return &rootDir{StaticDir: static, v: v}
 }

@@ -267,7 +267,8 @@ func TestSysctls(t *testing.T) {
 	require.NoError(t, kernfs.WriteFile(d, reader, "sys/kernel/hostname", []byte("web-01\n")))
 	require.Equal(t, "web-01\n", read(t, d, "sys/kernel/hostname"))
 	require.Equal(t, "Linux\n", read(t, d, "sys/kernel/ostype"))
-	require.ErrorIs(t, kernfs.WriteFile(d, reader, "sys/kernel/osrelease", []byte("x\n")), syscall.EIO)
+	require.ErrorIs(t, kernfs.WriteFile(d, reader, "sys/kernel/osrelease", []byte("x\n")), syscall.EACCES,
+		"sysctl holds root to the owner bits")
 	require.ErrorIs(t, kernfs.WriteFile(d, nobody, "sys/kernel/osrelease", []byte("x\n")), syscall.EACCES)
 	require.ErrorIs(t, kernfs.WriteFile(d, nobody, "sys/kernel/hostname", []byte("x\n")), syscall.EACCES)
 

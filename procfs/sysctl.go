@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"ksim/kernelsim/mm"
 	"ksim/kernelsim/sched"
 	"ksim/kernfs"
 )
@@ -23,16 +24,19 @@ func (v *view) sysDir() kernfs.Dir {
 		kernfs.Entry{Name: "hostname", Node: v.stringSysctl(0o644,
 			func() string { return k.UTS.Nodename },
 			func(s string) error { k.UTS.Nodename = s; return nil })},
-		kernfs.Entry{Name: "ns_last_pid", Node: v.file(0o666, v.nsLastPid, v.setNsLastPid)},
+		kernfs.Entry{Name: "ns_last_pid", Node: v.sysctl(0o666, v.nsLastPid, v.setNsLastPid)},
 		kernfs.Entry{Name: "osrelease", Node: v.stringSysctl(0o444, func() string { return k.UTS.Release }, nil)},
 		kernfs.Entry{Name: "ostype", Node: v.stringSysctl(0o444, func() string { return k.UTS.Sysname }, nil)},
 		kernfs.Entry{Name: "pid_max", Node: v.intSysctl(0o644, k.Sched.PidMax, k.Sched.SetPidMax)},
-		kernfs.Entry{Name: "printk", Node: v.file(0o644, v.printkLevels, v.setPrintkLevels)},
+		kernfs.Entry{Name: "printk", Node: v.sysctl(0o644, v.printkLevels, v.setPrintkLevels)},
 		// kernel/sched/rt.c sched_rr_handler: any int; 0 or less restores RR_TIMESLICE.
 		kernfs.Entry{Name: "sched_rr_timeslice_ms", Node: v.intSysctl(0o644, k.Sched.RRTimesliceMs,
 			func(n int) error { k.Sched.SetRRTimesliceMs(n); return nil })},
 	)
-	return kernfs.NewStaticDir(0o555, kernfs.Entry{Name: "kernel", Node: kernel})
+	return kernfs.NewStaticDir(0o555,
+		kernfs.Entry{Name: "kernel", Node: kernel},
+		kernfs.Entry{Name: "vm", Node: v.vmDir()},
+	)
 }
 
 // stringSysctl is a proc_dostring file: the value and a newline; a write
@@ -50,7 +54,7 @@ func (v *view) stringSysctl(perm fs.FileMode, get func() string, set func(string
 			return set(s)
 		}
 	}
-	return v.file(perm, func(b *bytes.Buffer, _ *kernfs.Caller) {
+	return v.sysctl(perm, func(b *bytes.Buffer, _ *kernfs.Caller) {
 		b.WriteString(get())
 		b.WriteByte('\n')
 	}, st)
@@ -59,7 +63,7 @@ func (v *view) stringSysctl(perm fs.FileMode, get func() string, set func(string
 // intSysctl is a proc_dointvec_minmax file holding one int; set rejects
 // values out of range with an error wrapping sched.ErrRange or EINVAL.
 func (v *view) intSysctl(perm fs.FileMode, get func() int, set func(int) error) *kernfs.GenFile {
-	return v.file(perm, func(b *bytes.Buffer, _ *kernfs.Caller) {
+	return v.sysctl(perm, func(b *bytes.Buffer, _ *kernfs.Caller) {
 		putInt(b, "", int64(get()))
 		b.WriteByte('\n')
 	}, func(_ *kernfs.Caller, s string) error {
@@ -71,10 +75,10 @@ func (v *view) intSysctl(perm fs.FileMode, get func() int, set func(int) error) 
 	})
 }
 
-// rangeErr turns the kernel model's out-of-range error into the EINVAL
+// rangeErr turns the kernel model's out-of-range errors into the EINVAL
 // proc_dointvec_minmax returns.
 func rangeErr(err error) error {
-	if errors.Is(err, sched.ErrRange) {
+	if errors.Is(err, sched.ErrRange) || errors.Is(err, mm.ErrRange) {
 		return errors.Join(err, syscall.EINVAL)
 	}
 	return err

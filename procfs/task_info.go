@@ -178,22 +178,11 @@ func taskMaps(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error 
 	if as == nil {
 		return nil
 	}
-	line := func(vma mm.VMA) {
-		start := b.Len()
-		fmt.Fprintf(b, "%08x-%08x %s %08x %02x:%02x %d ", vma.Start, vma.End, vma.Perms, vma.Offset, vma.Major, vma.Minor, vma.Inode)
-		if vma.Name != "" {
-			if pad := mapsNameColumn - (b.Len() - start); pad > 0 {
-				b.WriteString(strings.Repeat(" ", pad))
-			}
-			b.WriteString(vma.Name)
-		}
-		b.WriteByte('\n')
-	}
 	for _, vma := range as.VMAs() {
-		line(vma)
+		mapsLine(b, vma)
 	}
 	// The vsyscall page is no VMA of the process but maps shows it (gate_vma).
-	line(mm.VMA{Start: 0xffffffffff600000, End: 0xffffffffff601000, Perms: "--xp", Name: "[vsyscall]"})
+	mapsLine(b, mm.VMA{Start: 0xffffffffff600000, End: 0xffffffffff601000, Perms: "--xp", Name: "[vsyscall]"})
 	return nil
 }
 

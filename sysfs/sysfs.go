@@ -15,7 +15,6 @@ import (
 	"ksim/kernelsim"
 	"ksim/kernelsim/clock"
 	"ksim/kernelsim/cpu"
-	"ksim/kernelsim/mm"
 	"ksim/kernfs"
 )
 
@@ -64,10 +63,12 @@ func New(k *kernelsim.Kernel) kernfs.Dir {
 		entry("devices", dir(
 			entry("system", dir(
 				entry("cpu", v.cpuDir()),
+				entry("memory", v.memoryDir()),
 				entry("node", v.nodeDir()),
 			)),
 		)),
 		entry("kernel", dir(
+			entry("mm", v.kernelMMDir()),
 			entry("ksim", dir(
 				entry("clock", v.clockDir()),
 				entry("tasks", v.tasksDir()),
@@ -112,68 +113,6 @@ func (v *view) setCPUOnline(c int, s string) error {
 		return fmt.Errorf("cpu%d offline: hotplug is not simulated yet: %w", c, syscall.EBUSY)
 	}
 	return nil
-}
-
-// nodeDir is /sys/devices/system/node with the one node of this machine.
-func (v *view) nodeDir() kernfs.Dir {
-	cpus := v.k.CPUs
-	node0 := dir(
-		entry("cpulist", v.attr(0o444, func() string { return cpu.FormatList(cpus.OnlineList()) }, nil)),
-		entry("cpumap", v.attr(0o444, func() string { return cpu.FormatMask(cpus.OnlineList(), cpus.Possible()) }, nil)),
-		entry("meminfo", v.raw(0o444, v.nodeMeminfo)),
-	)
-	zero := func() string { return "0" }
-	return dir(
-		entry("has_cpu", v.attr(0o444, zero, nil)),
-		entry("has_memory", v.attr(0o444, zero, nil)),
-		entry("has_normal_memory", v.attr(0o444, zero, nil)),
-		entry("node0", node0),
-		entry("online", v.attr(0o444, zero, nil)),
-		entry("possible", v.attr(0o444, zero, nil)),
-	)
-}
-
-// nodeMeminfo prints node0/meminfo as drivers/base/node.c node_read_meminfo
-// does: "Node 0 " before each meminfo-style line.
-func (v *view) nodeMeminfo(b *bytes.Buffer) {
-	in := v.k.Mem.Info()
-	kb := func(label string, kb uint64) {
-		label += ":"
-		fmt.Fprintf(b, "Node 0 %-16s%8d kB\n", label, kb)
-	}
-	pg := func(label string, pages uint64) { kb(label, pages*mm.PageSize>>10) }
-	pg("MemTotal", in.Total)
-	pg("MemFree", in.Free)
-	pg("MemUsed", in.Total-in.Free)
-	pg("SwapCached", in.SwapCached)
-	pg("Active", in.ActiveAnon+in.ActiveFile)
-	pg("Inactive", in.InactiveAnon+in.InactiveFile)
-	pg("Active(anon)", in.ActiveAnon)
-	pg("Inactive(anon)", in.InactiveAnon)
-	pg("Active(file)", in.ActiveFile)
-	pg("Inactive(file)", in.InactiveFile)
-	pg("Unevictable", in.Unevictable)
-	pg("Mlocked", in.Mlocked)
-	pg("Dirty", in.Dirty)
-	pg("Writeback", in.Writeback)
-	pg("FilePages", in.FilePages)
-	pg("Mapped", in.Mapped)
-	pg("AnonPages", in.AnonPages)
-	pg("Shmem", in.Shmem)
-	kb("KernelStack", in.KernelStackKB)
-	pg("PageTables", in.PageTables)
-	pg("SecPageTables", 0)
-	pg("NFS_Unstable", 0)
-	pg("Bounce", 0)
-	pg("WritebackTmp", 0)
-	pg("KReclaimable", in.KReclaimable)
-	pg("Slab", in.SReclaimable+in.SUnreclaim)
-	pg("SReclaimable", in.SReclaimable)
-	pg("SUnreclaim", in.SUnreclaim)
-	for _, l := range []string{"AnonHugePages", "ShmemHugePages", "ShmemPmdMapped", "FileHugePages", "FilePmdMapped"} {
-		pg(l, 0)
-	}
-	fmt.Fprintf(b, "Node 0 HugePages_Total: %5d\nNode 0 HugePages_Free:  %5d\nNode 0 HugePages_Surp:  %5d\n", 0, 0, 0)
 }
 
 // clockDir is /sys/kernel/ksim/clock: the simulated clock's controls.

@@ -41,6 +41,8 @@ type mountFlags struct {
 	logFile    string
 	cpus       int
 	mem        string
+	numa       int
+	swap       string
 	hz         int
 	seed       uint64
 	clockMode  string
@@ -59,6 +61,8 @@ func runMount(args []string) error {
 	fs.StringVar(&f.logFile, "log", "", "write the server's log to `FILE` (default: stderr; discarded with -d)")
 	fs.IntVar(&f.cpus, "cpus", def.CPUs, "number of CPUs")
 	fs.StringVar(&f.mem, "mem", "8G", "memory `SIZE` (suffix K, M, G or T)")
+	fs.IntVar(&f.numa, "numa", 1, "NUMA nodes: memory and CPUs are split evenly among them")
+	fs.StringVar(&f.swap, "swap", "0", "swap partition `SIZE` (0 for none)")
 	fs.IntVar(&f.hz, "hz", def.HZ, "CONFIG_HZ: timer ticks per second (100, 250, 300 or 1000); /proc stays in USER_HZ 100")
 	fs.Uint64Var(&f.seed, "seed", def.Seed, "seed of the simulation's random choices")
 	fs.StringVar(&f.clockMode, "clock", "realtime", "realtime (follows the host's clock) or manual (moves only by sys/kernel/ksim/clock/advance_ms)")
@@ -98,7 +102,14 @@ func (f *mountFlags) config() (kernelsim.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
+	swap := uint64(0)
+	if f.swap != "0" {
+		if swap, err = mm.ParseSize(f.swap); err != nil {
+			return cfg, err
+		}
+	}
 	cfg.CPUs, cfg.MemBytes, cfg.HZ, cfg.Seed, cfg.Clock, cfg.Speed = f.cpus, mem, f.hz, f.seed, mode, f.speed
+	cfg.NUMANodes, cfg.SwapBytes = f.numa, swap
 	cfg.BootWallNs = f.bootTime * clock.NsecPerSec
 	cfg.Hostname = f.hostname
 	cfg.WallClock = func() int64 { return time.Now().UnixNano() }

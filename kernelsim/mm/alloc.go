@@ -9,7 +9,7 @@ import (
 type allocRequest struct {
 	owner   Owner
 	highest ZoneType // the highest zone it may use (gfp_zone)
-	node    int      // the preferred node
+	node    int      // the preferred node, +1: 0 means the local one (NUMA_NO_NODE)
 	reclaim bool     // may reclaim directly (__GFP_DIRECT_RECLAIM)
 	oom     bool     // may invoke the OOM killer
 }
@@ -66,7 +66,14 @@ func (m *Memory) alloc(n uint64, req allocRequest) ([]extent, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	zones := m.zonelist(req.node, req.highest)
+	node := req.node - 1
+	if req.node == 0 {
+		node = 0
+		if m.LocalNode != nil {
+			node = m.LocalNode()
+		}
+	}
+	zones := m.zonelist(node, req.highest)
 	var got []extent
 	need := n
 	take := func(level int) {

@@ -119,3 +119,17 @@ func (m *Memory) dissolve(pfn uint64) bool {
 	}
 	return false
 }
+
+// NodeTotal is the pool's pages on a node (all are free: nothing maps them yet).
+func (p *HugePool) NodeTotal(node int) uint64 { return p.NodeFree(node) }
+
+// NodeFree is the pool's free pages on a node.
+func (p *HugePool) NodeFree(node int) uint64 {
+	var n uint64
+	for _, e := range p.free {
+		if e.z.Node == node {
+			n++
+		}
+	}
+	return n
+}

@@ -105,7 +105,7 @@ func (m *Memory) SoftOffline(pfn uint64) (FailureResult, error) {
 		fallthrough
 	case Anon, Shmem:
 		// Migrate: a new frame for the same owner, then the old one goes bad.
-		if _, err := m.alloc(1, allocRequest{owner: o, highest: ZoneNormal, node: z.Node}); err != nil {
+		if _, err := m.alloc(1, allocRequest{owner: o, highest: ZoneNormal, node: z.Node + 1}); err != nil {
 			r.log(levelInfo, "soft offline: %#x: migration failed -12, type %s", pfn, o.Kind)
 			return r, ErrBusy
 		}

@@ -94,6 +94,9 @@ type Memory struct {
 	OOM func(order int) bool
 	// WakeKswapd is told when a node's kswapd should run.
 	WakeKswapd func(node int)
+	// LocalNode is the node of the CPU the allocating task runs on, where
+	// its memory comes from first (node 0 if nil).
+	LocalNode func() int
 }
 
 // Tunables are the vm sysctls memory obeys.
@@ -112,6 +115,8 @@ type Tunables struct {
 	DirtyBackgroundBytes uint64 // vm.dirty_background_bytes
 	DirtyExpireCentisecs int    // vm.dirty_expire_centisecs
 	DirtyWritebackCentis int    // vm.dirty_writeback_centisecs
+	THPEnabled           string // transparent_hugepage/enabled
+	THPDefrag            string // transparent_hugepage/defrag
 }
 
 // New lays out the machine's memory as PC firmware would, splits it into
@@ -134,6 +139,7 @@ func New(cfg Config, rng *rand.Rand) (*Memory, error) {
 	m.Tunables = Tunables{
 		WatermarkScaleFactor: 10, Swappiness: 60, VFSCachePressure: 100, OvercommitRatio: 50,
 		DirtyRatio: 20, DirtyBackgroundRatio: 10, DirtyExpireCentisecs: 3000, DirtyWritebackCentis: 500,
+		THPEnabled: "madvise", THPDefrag: "madvise", // Debian's defaults
 	}
 	m.layout()
 	m.reserveBoot()

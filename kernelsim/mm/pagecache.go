@@ -37,7 +37,7 @@ func cacheRequest(id uint64, oom bool) allocRequest {
 // cache but never calls the OOM killer; it returns how many pages it added.
 func (m *Memory) AddPageCache(n uint64, node int) uint64 {
 	req := cacheRequest(cacheFiles, false)
-	req.node = node
+	req.node = node + 1
 	if _, err := m.alloc(n, req); err != nil {
 		return 0
 	}

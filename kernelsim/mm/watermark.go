@@ -76,6 +76,7 @@ func (m *Memory) setupWatermarks() {
 		gap := max(tmp/4, managed*m.Tunables.WatermarkScaleFactor/10000)
 		z.WatermarkLow = z.WatermarkMin + gap
 		z.WatermarkHigh = z.WatermarkLow + gap
+		z.WatermarkPromo = z.WatermarkHigh + gap
 	}
 }
 

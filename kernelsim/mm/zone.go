@@ -35,6 +35,7 @@ type Zone struct {
 	// Watermarks in pages (WMARK_MIN, WMARK_LOW, WMARK_HIGH) and how much
 	// each higher zone's allocations must leave here (lowmem_reserve).
 	WatermarkMin, WatermarkLow, WatermarkHigh uint64
+	WatermarkPromo                            uint64 // WMARK_PROMO, for memory tiering
 	LowmemReserve                             [NrZones]uint64
 
 	// Events, as the per-zone vmstat counters.
