@@ -190,3 +190,13 @@ func readDirNames(dir string) ([]string, error) {
 	}
 	return names, nil
 }
+
+func runHost(name string, args ...string) (string, string, error) {
+	cmd := exec.Command(name, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	return o.String(), e.String(), err
+}
+
+func readErr(path string) ([]byte, error) { return os.ReadFile(path) }
