@@ -32,3 +32,19 @@ func BenchmarkBoot(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBoot16TiB boots a 16 TiB, 4-node, 64-CPU machine: memory is
+// intervals, so its size costs little.
+func BenchmarkBoot16TiB(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.Clock, cfg.MemBytes, cfg.NUMANodes, cfg.CPUs = clock.Manual, 16<<40, 4, 64
+	for range b.N {
+		k, err := New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := k.Advance(1000); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

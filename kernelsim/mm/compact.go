@@ -19,43 +19,47 @@ func (m *Memory) Compact() {
 }
 
 func (m *Memory) compactZone(z *Zone) {
-	migrate, freeTop := z.Start, z.End
-	for migrate < freeTop {
-		// The next movable run from the bottom.
-		var a, b uint64
-		var owner Owner
-		z.frames.each(migrate, freeTop, func(s, e uint64, o Owner) bool {
-			if movable(o) {
-				a, b, owner = s, e, o
-				return false
-			}
-			return true
-		})
-		if b == 0 {
-			return
+	type piece struct {
+		s, e  uint64
+		owner Owner
+	}
+	var pieces []piece
+	z.frames.each(z.Start, z.End, func(s, e uint64, o Owner) bool {
+		pieces = append(pieces, piece{s, e, o})
+		return true
+	})
+	var ops []runOp
+	lo, hi := 0, len(pieces)-1
+	for {
+		for lo < len(pieces) && !movable(pieces[lo].owner) {
+			lo++
 		}
-		// The highest free run above it.
-		var c, d uint64
-		for pfn := freeTop; pfn > b; {
-			i := z.frames.find(pfn - 1)
-			s, o := max(z.frames.runs[i].start, b), z.frames.runs[i].owner
-			if o.Kind == Free {
-				c, d = s, pfn
-				break
-			}
-			pfn = s
+		for hi >= 0 && pieces[hi].owner.Kind != Free {
+			hi--
 		}
-		if d == 0 {
-			return
+		if lo >= len(pieces) || hi < 0 || pieces[lo].s >= pieces[hi].e || lo > hi {
+			break
 		}
-		k := min(b-a, d-c)
+		src, dst := &pieces[lo], &pieces[hi]
+		k := min(src.e-src.s, dst.e-dst.s)
+		if lo == hi || src.s+k > dst.e-k {
+			break // the scanners met
+		}
+		ops = append(ops,
+			runOp{dst.e - k, dst.e, src.owner},
+			runOp{src.s, src.s + k, Owner{Kind: Free, MT: dst.owner.MT}})
+		src.s += k
+		dst.e -= k
+		if src.s == src.e {
+			lo++
+		}
+		if dst.s == dst.e {
+			hi--
+		}
 		m.Events.CompactMigrateScanned += k
 		m.Events.CompactFreeScanned += k
 		m.Events.CompactIsolated += 2 * k
 		m.Events.PgMigrateSuccess += k
-		dst := z.frames.Owner(d - 1).MT
-		z.frames.assign(d-k, d, owner)
-		z.frames.assign(a, a+k, Owner{Kind: Free, MT: dst})
-		migrate, freeTop = a+k, d-k
 	}
+	z.frames.assignMany(ops)
 }

@@ -203,3 +203,57 @@ func (m *rangeMap) count(match func(Owner) bool) uint64 {
 	}
 	return n
 }
+
+// runOp gives [start, end) to owner.
+type runOp struct {
+	start, end uint64
+	owner      Owner
+}
+
+// assignMany applies many assignments at once, in one pass over the runs,
+// for bulk changes such as compaction. ops must not overlap.
+func (m *rangeMap) assignMany(ops []runOp) {
+	if len(ops) == 0 {
+		return
+	}
+	sort.Slice(ops, func(i, j int) bool { return ops[i].start < ops[j].start })
+	var out []run
+	emit := func(s uint64, o Owner) {
+		if n := len(out); n > 0 && out[n-1].owner == o {
+			return
+		}
+		if n := len(out); n > 0 && out[n-1].start == s {
+			out[n-1].owner = o
+			if n > 1 && out[n-2].owner == o {
+				out = out[:n-1]
+			}
+			return
+		}
+		out = append(out, run{s, o})
+	}
+	k := 0
+	for i := range m.runs {
+		s, e, o := m.runs[i].start, m.runEnd(i), m.runs[i].owner
+		for s < e {
+			for k < len(ops) && ops[k].end <= s {
+				k++
+			}
+			if k < len(ops) && ops[k].start <= s {
+				end := min(ops[k].end, e)
+				emit(s, ops[k].owner)
+				s = end
+				continue
+			}
+			next := e
+			if k < len(ops) {
+				next = min(next, ops[k].start)
+			}
+			emit(s, o)
+			s = next
+		}
+	}
+	m.runs = out
+	m.freeCount = [NrOrders][NrMigrateTypes]uint64{}
+	m.freePages = 0
+	m.account(0, len(m.runs)-1, +1)
+}

@@ -84,3 +84,32 @@ func TestForEachBlockOfALargeRange(t *testing.T) {
 	require.Equal(t, uint64(1<<32-1), total)
 	require.Equal(t, uint64(1<<22-1), counts[MaxOrder])
 }
+
+func TestAssignManyMatchesAssign(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	const base, size = 0, 20000
+	owners := []Owner{{Kind: Free, MT: Movable}, {Kind: Free, MT: Unmovable}, {Kind: Anon, ID: 1}, {Kind: FileCache}}
+	for trial := range 50 {
+		a, b := newRangeMap(base, size), newRangeMap(base, size)
+		for range 200 { // the same random start for both
+			s := rng.Uint64N(size)
+			e := min(s+1+rng.Uint64N(300), size)
+			o := owners[rng.IntN(len(owners))]
+			a.assign(s, e, o)
+			b.assign(s, e, o)
+		}
+		var ops []runOp
+		for p := rng.Uint64N(50); p < size; p += 1 + rng.Uint64N(400) {
+			e := min(p+1+rng.Uint64N(200), size)
+			ops = append(ops, runOp{p, e, owners[rng.IntN(len(owners))]})
+			p = e
+		}
+		for _, op := range ops {
+			a.assign(op.start, op.end, op.owner)
+		}
+		b.assignMany(ops)
+		require.Equal(t, a.runs, b.runs, "trial %d", trial)
+		require.Equal(t, a.freeCount, b.freeCount)
+		require.Equal(t, a.freePages, b.freePages)
+	}
+}
