@@ -186,8 +186,34 @@ func (as *AddressSpace) userRequest(kind OwnerKind) allocRequest {
 	return allocRequest{owner: Owner{Kind: kind, ID: as.id, MT: Movable}, highest: ZoneNormal, reclaim: true, oom: true}
 }
 
+// ErrCommit is a request overcommit accounting refuses (ENOMEM from mmap or fork).
+var ErrCommit = fmt.Errorf("not enough memory to commit: %w", ErrNoMemory)
+
+// mayCommit is __vm_enough_memory: with overcommit_memory 1 anything
+// goes; with 0 a single request may not exceed RAM plus swap; with 2 the
+// committed total may not exceed CommitLimit.
+func (m *Memory) mayCommit(pages uint64) error {
+	switch m.Tunables.OvercommitMemory {
+	case 1:
+		return nil
+	case 2:
+		if m.Committed()+pages > m.commitLimit() {
+			return ErrCommit
+		}
+	default:
+		if pages > m.TotalPages()+m.swap.total {
+			return ErrCommit
+		}
+	}
+	return nil
+}
+
 // mapAddressSpace gives an address space the pages its image counts.
 func (m *Memory) mapAddressSpace(as *AddressSpace) error {
+	if err := m.mayCommit(as.dataVM + as.stackVM); err != nil {
+		as.rssAnon, as.rssShmem, as.rssFile, as.pageTableBytes = 0, 0, 0, 0
+		return err
+	}
 	var err error
 	defer func() {
 		if err != nil {
@@ -260,6 +286,9 @@ func (as *AddressSpace) TextPages() uint64 {
 // nothing changed. Allocating may run the OOM killer, which may pick this
 // very process: then it fails too.
 func (m *Memory) GrowAnon(as *AddressSpace, pages uint64) error {
+	if err := m.mayCommit(pages); err != nil {
+		return err
+	}
 	exts, err := m.alloc(pages, as.userRequest(Anon))
 	if err != nil {
 		return err

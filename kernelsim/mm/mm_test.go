@@ -242,3 +242,17 @@ func (c counts) anonOf(m *Memory, id uint64) uint64 {
 	}
 	return n
 }
+
+func TestOvercommitNeverRefusesBeyondCommitLimit(t *testing.T) {
+	m := newMem(t, 1<<30, 1)
+	img := Image{Text: 64 << 10, Libs: 1 << 20, Heap: 600 << 20, Stack: 128 << 10, RSSAnon: 1 << 20, Path: "/bin/x"}
+	m.Tunables.OvercommitMemory = 2 // CommitLimit: half of RAM plus 256 MiB swap, about 750 MiB
+	as, err := m.NewAddressSpace(img, m.rng)
+	require.NoError(t, err, "600 MiB fits")
+	_, err = m.NewAddressSpace(img, m.rng)
+	require.ErrorIs(t, err, ErrCommit, "another 600 MiB does not")
+	require.ErrorIs(t, m.GrowAnon(as, 200<<20/PageSize), ErrCommit)
+	m.Tunables.OvercommitMemory = 1
+	_, err = m.NewAddressSpace(img, m.rng)
+	require.NoError(t, err)
+}
