@@ -27,3 +27,32 @@ func TestParseList(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+func TestParseMaskAsCpumaskParseUser(t *testing.T) {
+	m, err := ParseMask("4\n", 4)
+	require.NoError(t, err)
+	require.Equal(t, []int{2}, m.List())
+	m, err = ParseMask("1,00000003", 40)
+	require.NoError(t, err)
+	require.Equal(t, []int{0, 1, 32}, m.List())
+	_, err = ParseMask("xyz", 4)
+	require.ErrorIs(t, err, ErrMaskSyntax)
+	_, err = ParseMask("10", 4)
+	require.ErrorIs(t, err, ErrMaskOverflow)
+	m, err = ParseMask("0", 4)
+	require.NoError(t, err)
+	require.True(t, m.Empty())
+}
+
+func TestParseUserList(t *testing.T) {
+	m, err := ParseUserList("0-1\n", 4)
+	require.NoError(t, err)
+	require.Equal(t, []int{0, 1}, m.List())
+	m, err = ParseUserList("0-7:2/4", 8)
+	require.NoError(t, err)
+	require.Equal(t, []int{0, 1, 4, 5}, m.List())
+	_, err = ParseUserList("5", 4)
+	require.ErrorIs(t, err, ErrListRange)
+	_, err = ParseUserList("a-b", 4)
+	require.ErrorIs(t, err, ErrMaskSyntax)
+}

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -158,3 +159,95 @@ func ParseList(s string, n int) (Mask, error) {
 	}
 	return m, nil
 }
+
+// Errors of parsing a CPU mask or list written by a user, with the errno
+// Linux returns for each (lib/bitmap-str.c).
+var (
+	ErrMaskSyntax   = errors.New("invalid cpu mask")               // EINVAL
+	ErrMaskOverflow = errors.New("cpu mask has bits past the last") // EOVERFLOW
+	ErrListRange    = errors.New("cpu list names a cpu past the last") // ERANGE
+)
+
+// ParseMask reads a hex mask as cpumask_parse_user does: comma-separated
+// 32-bit chunks, most significant first, each at most eight hex digits;
+// a trailing newline is allowed. A set bit at or past nbits is
+// ErrMaskOverflow; anything else malformed is ErrMaskSyntax.
+func ParseMask(s string, nbits int) (Mask, error) {
+	s = strings.TrimSuffix(s, "\n")
+	var m Mask
+	if strings.TrimSpace(s) == "" {
+		return m, nil
+	}
+	chunks := strings.Split(s, ",")
+	for i, c := range chunks {
+		c = strings.TrimSpace(c)
+		if c == "" || len(c) > 8 {
+			return Mask{}, ErrMaskSyntax
+		}
+		v, err := strconv.ParseUint(c, 16, 32)
+		if err != nil {
+			return Mask{}, ErrMaskSyntax
+		}
+		base := 32 * (len(chunks) - 1 - i)
+		for b := range 32 {
+			if v&(1<<b) == 0 {
+				continue
+			}
+			if base+b >= nbits {
+				return Mask{}, ErrMaskOverflow
+			}
+			m.Set(base + b)
+		}
+	}
+	return m, nil
+}
+
+// ParseUserList reads a CPU list as cpulist_parse does: ranges like
+// "0-3,6", with an optional stride "0-7:2/4", or "all"; a trailing newline
+// is allowed. A CPU at or past n is ErrListRange; bad syntax ErrMaskSyntax.
+func ParseUserList(s string, n int) (Mask, error) {
+	s = strings.TrimSpace(s)
+	var m Mask
+	if s == "all" {
+		return MaskAll(n), nil
+	}
+	if s == "" {
+		return m, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		rng, group, hasGroup := strings.Cut(part, ":")
+		lo, hi, isRange := strings.Cut(rng, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 {
+			return Mask{}, ErrMaskSyntax
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return Mask{}, ErrMaskSyntax
+			}
+		}
+		used, size := 1, 1
+		if hasGroup {
+			u, g, ok := strings.Cut(group, "/")
+			if used, err = strconv.Atoi(u); !ok || err != nil {
+				return Mask{}, ErrMaskSyntax
+			}
+			if size, err = strconv.Atoi(g); err != nil || size < 1 || used < 1 || used > size {
+				return Mask{}, ErrMaskSyntax
+			}
+		}
+		if b >= n {
+			return Mask{}, ErrListRange
+		}
+		for c := a; c <= b; c++ {
+			if (c-a)%size < used {
+				m.Set(c)
+			}
+		}
+	}
+	return m, nil
+}
+
+// Intersects says whether the two sets share a CPU.
+func (m Mask) Intersects(o Mask) bool { return !m.And(o).Empty() }
