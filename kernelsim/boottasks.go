@@ -186,7 +186,7 @@ func (k *Kernel) spawnKthread(kt kthread, n int) error {
 	case kt.perNode:
 		allowed = cpu.MaskOf(k.CPUs.NodeCPUs(n)...)
 	}
-	_, err := k.Sched.Spawn(sched.Spec{
+	t, err := k.Sched.Spawn(sched.Spec{
 		Comm: name, PPid: 2, Flags: flags, Nice: kt.nice, Policy: kt.policy, RTPriority: kt.rtPrio,
 		Allowed: allowed, IdleWorker: kt.idle == sched.Idle, Wchan: kthreadWchan(name), Cgroup: "/",
 		LoginUID: noLoginUID,
@@ -194,6 +194,17 @@ func (k *Kernel) spawnKthread(kt kthread, n int) error {
 	})
 	if err != nil {
 		return fmt.Errorf("kthread %s: %w", name, err)
+	}
+	if kt.perCPU {
+		if k.perCPUKthreads == nil {
+			k.perCPUKthreads = make([][]int, k.CPUs.Possible())
+			k.ksoftirqdPids = make([]int, k.CPUs.Possible())
+		}
+		k.perCPUKthreads[n] = append(k.perCPUKthreads[n], t.Pid)
+		if strings.HasPrefix(name, "ksoftirqd/") {
+			k.ksoftirqdPids[n] = t.Pid
+			k.Sched.MarkSoftirqThread(t.Pid)
+		}
 	}
 	return nil
 }

@@ -63,7 +63,7 @@ type Kernel struct {
 	CPUs  *cpu.Set
 	Mem   *mm.Memory
 	Sched *sched.Scheduler
-	IRQ   *irq.Stats
+	IRQ   *irq.Interrupts
 	Log   *printk.Log
 	UTS   UTS
 
@@ -79,6 +79,10 @@ type Kernel struct {
 	lastSpawned int
 	// kswapdPids are the kswapd threads, by node.
 	kswapdPids []int
+	// ksoftirqdPids are the ksoftirqd threads, by CPU.
+	ksoftirqdPids []int
+	// perCPUKthreads are the kernel threads bound to each CPU, which CPU hotplug parks or rebinds.
+	perCPUKthreads [][]int
 	// dropCachesQuiet is set once a drop_caches write asked for no more log (bit 4).
 	dropCachesQuiet bool
 }
@@ -131,7 +135,21 @@ func New(cfg Config) (*Kernel, error) {
 		return nil, err
 	}
 	k.Sched = sched.New(k.Clock, k.Mem, k.rng, cfg.CPUs)
-	k.IRQ = irq.New(cfg.CPUs)
+	k.IRQ = irq.New(k.CPUs, cfg.HZ, irq.Hooks{
+		Charge: k.Sched.ChargeIRQ,
+		Ksoftirqd: func(c int, ns uint64) {
+			if c < len(k.ksoftirqdPids) {
+				k.Sched.Kick(k.ksoftirqdPids[c], ns)
+			}
+		},
+	})
+	k.Sched.IPIHook = func(c int, resched bool) {
+		kind := irq.FunctionCall
+		if resched {
+			kind = irq.Reschedule
+		}
+		k.IRQ.SendIPI(c, kind)
+	}
 	k.Log = printk.New(k.Clock, printk.DefaultBufLen, cfg.Console)
 	k.UTS = defaultUTS(cfg.Hostname)
 	k.wireMemory()

@@ -33,8 +33,13 @@ func (k *Kernel) wireMemory() {
 	}
 	k.Sched.ReadHook = func(t *sched.Task, pages uint64) {
 		k.Mem.AddPageCache(pages, k.CPUs.Node(t.CPU))
+		k.IRQ.DiskCompletions(t.CPU, (pages+readRequestPages-1)/readRequestPages)
 	}
 }
+
+// readRequestPages is the size of a read request, 128 KiB (the block
+// layer's default max_sectors_kb); each completes with one interrupt.
+const readRequestPages = 32
 
 // memoryTick is what memory does on each timer tick: kswapd reclaims and
 // is charged for it; once a second the slab caches follow the tasks.

@@ -83,9 +83,7 @@ func (k *Kernel) catchUp() {
 // background work.
 func (k *Kernel) runTo(t uint64) {
 	k.Sched.RunTo(t, func(n, _ uint64) {
-		for _, c := range k.CPUs.OnlineList() {
-			k.IRQ.Tick(c, n)
-		}
+		k.IRQ.Tick(n)
 		k.memoryTick(n)
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"ksim/kernelsim"
 	"ksim/kernelsim/clock"
+	"ksim/kernelsim/irq"
 	"ksim/kernfs"
 )
 
@@ -129,9 +130,25 @@ func TestStatAddsUp(t *testing.T) {
 	// Every CPU has run every tick so far: elapsed USER_HZ ticks × CPUs.
 	lastTick := k.Clock.TickTime(k.Clock.Ticks())
 	require.Equal(t, lastTick/clock.NsecPerUserTick*uint64(ncpu), total)
-	// The interrupt total is the local timer ticks: one per tick per CPU.
+	// The interrupt total is the numbered IRQs plus the architectural
+	// counters, among them one local timer interrupt per tick per CPU.
 	intr := strings.Fields(lines[1+ncpu])
-	require.Equal(t, strconv.FormatUint(k.Clock.Ticks()*uint64(ncpu), 10), intr[1])
+	require.Len(t, intr, 2+k.IRQ.NrIRQs())
+	var numbered, arch, loc uint64
+	for _, f := range intr[2:] {
+		n, err := strconv.ParseUint(f, 10, 64)
+		require.NoError(t, err)
+		numbered += n
+	}
+	for c := range ncpu {
+		for a := range irq.NrArch {
+			arch += k.IRQ.ArchCount(a, c)
+		}
+		loc += k.IRQ.ArchCount(irq.LOC, c)
+	}
+	require.Equal(t, k.Clock.Ticks()*uint64(ncpu), loc)
+	require.Greater(t, numbered, uint64(0))
+	require.Equal(t, strconv.FormatUint(numbered+arch, 10), intr[1])
 	softirq := strings.Fields(lines[len(lines)-2])
 	var s uint64
 	for _, f := range softirq[2:] {

@@ -13,11 +13,13 @@ import (
 // stat prints /proc/stat as fs/proc/stat.c show_stat does: the aggregate
 // cpu line ("cpu" and two spaces), a line per online CPU, then interrupts,
 // context switches, boot time, forks, runnable and blocked tasks, softirqs.
+// The sums run over every possible CPU, so an offline CPU's past still
+// counts in them while its own line is gone.
 func (v *view) stat(b *bytes.Buffer, _ *kernfs.Caller) {
 	k := v.k
 	online := k.CPUs.OnlineList()
 	var sum sched.CPUTimes
-	for _, c := range online {
+	for c := range k.CPUs.Possible() {
 		sum.Add(k.Sched.CPUTimes(c))
 	}
 	putCPUTimes(b, "cpu ", &sum)
@@ -32,7 +34,7 @@ func (v *view) stat(b *bytes.Buffer, _ *kernfs.Caller) {
 		k.Sched.NrSwitches(), k.Clock.BootTime(), k.Sched.TotalForks(), k.Sched.NrRunning(), k.Sched.NrBlocked())
 	var perVector [irq.NrSoftirqs]uint64
 	var total uint64
-	for _, c := range online {
+	for c := range k.CPUs.Possible() {
 		for s := range irq.NrSoftirqs {
 			n := k.IRQ.SoftirqCount(c, s)
 			perVector[s] += n

@@ -72,8 +72,8 @@ var XeonGold6230 = Model{
 // NrCPUsMax is CONFIG_NR_CPUS of a distribution kernel; kernel_max is one less.
 const NrCPUsMax = 8192
 
-// Set is the machine's CPUs: one socket of single-threaded cores, all
-// present and online. Topology and hotplug come with the interrupts-and-CPUs issue.
+// Set is the machine's CPUs: a package of single-threaded cores per NUMA
+// node, all present, and which of them are online.
 type Set struct {
 	model  Model
 	nr     int
@@ -105,6 +105,13 @@ func (s *Set) Possible() int { return s.nr }
 
 // Online says whether a CPU is online.
 func (s *Set) Online(cpu int) bool { return cpu >= 0 && cpu < s.nr && s.online[cpu] }
+
+// SetOnline marks a CPU online or offline; the kernel's hotplug does the rest.
+func (s *Set) SetOnline(cpu int, on bool) {
+	if cpu >= 0 && cpu < s.nr {
+		s.online[cpu] = on
+	}
+}
 
 // OnlineList lists the online CPUs in ascending order.
 func (s *Set) OnlineList() []int {

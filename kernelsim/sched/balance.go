@@ -30,7 +30,7 @@ func (s *Scheduler) busiest(dst *runqueue) *runqueue {
 	var best *runqueue
 	for i := range s.cpus {
 		rq := &s.cpus[i]
-		if rq == dst || len(rq.fair)+len(rq.rt) == 0 {
+		if rq == dst || rq.offline || len(rq.fair)+len(rq.rt) == 0 {
 			continue
 		}
 		if best == nil || rq.nrRunning() > best.nrRunning() {
@@ -70,6 +70,9 @@ func (s *Scheduler) balance(now uint64) {
 		var hi, lo *runqueue
 		for i := range s.cpus {
 			rq := &s.cpus[i]
+			if rq.offline {
+				continue
+			}
 			if hi == nil || rq.nrRunning() > hi.nrRunning() {
 				hi = rq
 			}

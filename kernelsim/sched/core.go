@@ -1,5 +1,7 @@
 package sched
 
+import "slices"
+
 // CFS here is the pre-6.6 Completely Fair Scheduler (kernel/sched/fair.c
 // before EEVDF): the task with the smallest vruntime runs; the tick
 // preempts one that has run past its share of sched_latency; a waking task
@@ -75,6 +77,12 @@ func (s *Scheduler) updateCurr(rq *runqueue, now uint64) {
 	}
 	delta := now - rq.clock
 	rq.clock = now
+	if rq.offline {
+		return // an offline CPU's time counts nowhere
+	}
+	if delta = rq.payIRQDebt(delta); delta == 0 {
+		return
+	}
 	t := rq.curr
 	if t == nil {
 		if rq.nrIOWait > 0 {
@@ -104,7 +112,12 @@ func (s *Scheduler) updateCurr(rq *runqueue, now uint64) {
 	t.run.sysCarry = num % ppm
 	t.Stime += sys
 	t.Utime += delta - sys
-	rq.times.charge(TimeSystem, sys)
+	switch {
+	case t.softirqThread:
+		rq.times.charge(TimeSoftIRQ, sys)
+	default:
+		rq.times.charge(TimeSystem, sys)
+	}
 	if t.Nice > 0 {
 		rq.times.charge(TimeNice, delta-sys)
 	} else {
@@ -229,8 +242,14 @@ func (s *Scheduler) wake(t *Task, now uint64) {
 	}
 	t.State = Running
 	t.run.burstLeft = t.proc.profile.nextBurst(s.rng)
+	prevCPU := t.CPU
 	rq := s.selectRQ(t)
 	s.updateCurr(rq, now)
+	if rq.cpu != prevCPU {
+		// A wakeup onto another CPU goes through that CPU's wake list and
+		// a function-call IPI (ttwu_queue_wakelist).
+		s.sendIPI(rq.cpu, false)
+	}
 	s.migrateVruntime(t, rq)
 	if !t.Policy.IsRT() {
 		// place_entity with GENTLE_FAIR_SLEEPERS: a sleeper gets at most half a latency of credit.
@@ -264,21 +283,28 @@ func (s *Scheduler) migrateVruntime(t *Task, rq *runqueue) {
 // it is idle, else the first idle CPU it may run on, else its last CPU,
 // else the least loaded allowed one.
 func (s *Scheduler) selectRQ(t *Task) *runqueue {
+	allowed := s.onlineAllowed(t)
+	if len(allowed) == 0 {
+		// Its CPUs all went offline while it slept (select_fallback_rq).
+		t.Allowed = s.onlineMask()
+		allowed = t.Allowed.List()
+	}
+	prevOK := slices.Contains(allowed, t.CPU)
 	prev := &s.cpus[t.CPU]
-	if t.Allowed.Has(t.CPU) && prev.nrRunning() == 0 {
+	if prevOK && prev.nrRunning() == 0 {
 		return prev
 	}
-	for _, c := range t.Allowed.List() {
-		if c < len(s.cpus) && s.cpus[c].nrRunning() == 0 {
+	for _, c := range allowed {
+		if s.cpus[c].nrRunning() == 0 {
 			return &s.cpus[c]
 		}
 	}
-	if t.Allowed.Has(t.CPU) {
+	if prevOK {
 		return prev
 	}
-	best := -1
-	for _, c := range t.Allowed.List() {
-		if c < len(s.cpus) && (best < 0 || s.cpus[c].nrRunning() < s.cpus[best].nrRunning()) {
+	best := allowed[0]
+	for _, c := range allowed {
+		if s.cpus[c].nrRunning() < s.cpus[best].nrRunning() {
 			best = c
 		}
 	}
@@ -309,7 +335,17 @@ func (s *Scheduler) checkPreemptWakeup(rq *runqueue, t *Task, now uint64) {
 			return
 		}
 	}
+	if curr != nil {
+		s.sendIPI(rq.cpu, true) // resched_curr: a rescheduling IPI
+	}
 	s.schedule(rq, now)
+}
+
+// sendIPI tells the interrupt model about an IPI to cpu.
+func (s *Scheduler) sendIPI(c int, resched bool) {
+	if s.IPIHook != nil {
+		s.IPIHook(c, resched)
+	}
 }
 
 // tickCPU is scheduler_tick's task_tick: RR rotation and CFS preemption

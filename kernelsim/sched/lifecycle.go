@@ -94,8 +94,8 @@ func (s *Scheduler) Spawn(spec Spec) (*Task, error) {
 	if spec.Allowed.Empty() {
 		allowed = cpu.MaskAll(len(s.cpus))
 	}
-	if allowed.Empty() {
-		return nil, fmt.Errorf("spawn %s: no allowed CPU exists: %w", spec.Comm, ErrInvalid)
+	if !allowed.Intersects(s.onlineMask()) {
+		return nil, fmt.Errorf("spawn %s: no allowed CPU is online: %w", spec.Comm, ErrInvalid)
 	}
 	n := max(spec.Threads, 1)
 	pids, err := s.pidAlloc.allocN(n)

@@ -57,6 +57,8 @@ type runqueue struct {
 	times       CPUTimes
 	nrSwitches  uint64
 	nrIOWait    int // tasks in D that last ran here: idle time counts as iowait
+	offline     bool
+	irqDebt     irqDebt
 }
 
 // nrRunning counts runnable tasks, the running one included.

@@ -34,6 +34,9 @@ type Scheduler struct {
 	// ReadHook is told when a task's I/O wait read pages from disk, so the
 	// page cache can grow by them.
 	ReadHook func(t *Task, pages uint64)
+	// IPIHook is told of each inter-processor interrupt the scheduler
+	// sends: a rescheduling one, or a function call for a remote wakeup.
+	IPIHook func(cpu int, resched bool)
 }
 
 // Current is the task on whose behalf the kernel is allocating, if any.
@@ -124,10 +127,14 @@ func (s *Scheduler) RunTo(end uint64, onTick func(n, at uint64)) {
 func (s *Scheduler) Tick(now uint64) {
 	s.ticksDone++
 	for i := range s.cpus {
-		s.tickCPU(&s.cpus[i], now)
+		if !s.cpus[i].offline {
+			s.tickCPU(&s.cpus[i], now)
+		}
 	}
 	for i := range s.cpus {
-		s.pullIdle(&s.cpus[i], now)
+		if !s.cpus[i].offline {
+			s.pullIdle(&s.cpus[i], now)
+		}
 	}
 	if now-s.lastBalanceAt >= balanceIntervalNs {
 		s.lastBalanceAt = now

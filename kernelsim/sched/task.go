@@ -150,6 +150,8 @@ type Task struct {
 	rqOf *runqueue // the runqueue it is queued on or running on, nil while not runnable
 	// iowaitOn is the runqueue whose iowait count this task adds to while in D.
 	iowaitOn *runqueue
+	// softirqThread marks a ksoftirqd, whose time is its CPU's softirq time.
+	softirqThread bool
 }
 
 // Process is what the threads of one process share: the thread group,

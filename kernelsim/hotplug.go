@@ -1,0 +1,89 @@
+package kernelsim
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"ksim/kernelsim/cpu"
+	"ksim/kernelsim/printk"
+	"ksim/kernelsim/sched"
+)
+
+// ErrBusy is returned when the kernel refuses a change it cannot make now (EBUSY).
+var ErrBusy = errors.New("device or resource busy")
+
+// ErrNoDevice is returned for a CPU that does not exist (ENODEV).
+var ErrNoDevice = errors.New("no such device")
+
+// SetCPUOnline is a write to /sys/devices/system/cpu/cpuN/online: it takes
+// a CPU down (its per-CPU threads park, its tasks and interrupts move
+// elsewhere, its ticks stop) or brings it back. The boot CPU and the last
+// online CPU cannot go down. Writing the state a CPU is in does nothing.
+// Callers hold the lock (inside Do).
+func (k *Kernel) SetCPUOnline(c int, on bool) error {
+	if c < 0 || c >= k.CPUs.Possible() {
+		return fmt.Errorf("cpu%d: %w", c, ErrNoDevice)
+	}
+	if on == k.CPUs.Online(c) {
+		return nil
+	}
+	now := k.Clock.Now()
+	if on {
+		k.CPUs.SetOnline(c, true)
+		k.Sched.OnlineCPU(c, now)
+		k.IRQ.CPUOnline(c)
+		home := cpu.MaskOf(c)
+		for _, pid := range k.perCPUKthreads[c] {
+			k.Sched.Unpark(pid, now)
+			k.Sched.SetKernelAffinity(pid, home, now)
+		}
+		t := k.CPUs.Topology(c)
+		k.Log.Printk(printk.Info, "smpboot: Booting Node %d Processor %d APIC 0x%x", k.CPUs.Node(c), c, t.APICID)
+		return nil
+	}
+	if c == 0 {
+		return fmt.Errorf("cpu0: the boot CPU cannot go offline: %w", ErrBusy)
+	}
+	// Per-CPU threads first, as the smpboot and workqueue hotplug callbacks run before the CPU dies.
+	online := cpu.MaskOf(k.CPUs.OnlineList()...)
+	if len(online.List()) == 1 {
+		return fmt.Errorf("cpu%d: %w: %w", c, sched.ErrLastCPU, ErrBusy)
+	}
+	var rest cpu.Mask
+	for _, o := range online.List() {
+		if o != c {
+			rest.Set(o)
+		}
+	}
+	for _, pid := range k.perCPUKthreads[c] {
+		if t := k.Sched.Task(pid); t != nil && parksWithCPU(t.ProcName()) {
+			k.Sched.Park(pid, now)
+		} else {
+			k.Sched.SetKernelAffinity(pid, rest, now) // an unbound worker until the CPU returns
+		}
+	}
+	broken, err := k.Sched.OfflineCPU(c, now)
+	if err != nil {
+		return fmt.Errorf("cpu%d: %w: %w", c, err, ErrBusy)
+	}
+	k.CPUs.SetOnline(c, false)
+	k.IRQ.CPUOffline(c)
+	for _, t := range broken {
+		k.Log.Printk(printk.Info, "process %d (%s) no longer affine to cpu%d", t.Pid, t.Comm, c)
+	}
+	k.Log.Printk(printk.Info, "smpboot: CPU %d is now offline", c)
+	return nil
+}
+
+// parksWithCPU says whether a per-CPU kernel thread is an smpboot thread,
+// which parks while its CPU is down (kernel/smpboot.c), rather than a
+// workqueue worker, which runs elsewhere meanwhile.
+func parksWithCPU(name string) bool {
+	for _, p := range []string{"ksoftirqd/", "migration/", "cpuhp/", "idle_inject/"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
