@@ -104,7 +104,6 @@ func TestOfflineCPUMovesTasksAndInterrupts(t *testing.T) {
 	require.True(t, strings.HasSuffix(logText(k), "smpboot: Booting Node 0 Processor 3 APIC 0x3\n"))
 }
 
-
 // Heavy receive traffic on a queue whose CPU cannot keep up: softirq time
 // in /proc/stat, the overflow in a busy ksoftirqd, and the interrupt rate
 // held at the moderation's limit.

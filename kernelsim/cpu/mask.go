@@ -163,8 +163,8 @@ func ParseList(s string, n int) (Mask, error) {
 // Errors of parsing a CPU mask or list written by a user, with the errno
 // Linux returns for each (lib/bitmap-str.c).
 var (
-	ErrMaskSyntax   = errors.New("invalid cpu mask")               // EINVAL
-	ErrMaskOverflow = errors.New("cpu mask has bits past the last") // EOVERFLOW
+	ErrMaskSyntax   = errors.New("invalid cpu mask")                   // EINVAL
+	ErrMaskOverflow = errors.New("cpu mask has bits past the last")    // EOVERFLOW
 	ErrListRange    = errors.New("cpu list names a cpu past the last") // ERANGE
 )
 
