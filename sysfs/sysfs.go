@@ -71,6 +71,7 @@ func New(k *kernelsim.Kernel) kernfs.Dir {
 			entry("mm", v.kernelMMDir()),
 			entry("ksim", dir(
 				entry("clock", v.clockDir()),
+				entry("net", v.netDir()),
 				entry("tasks", v.tasksDir()),
 			)),
 		)),
@@ -101,16 +102,18 @@ func (v *view) cpuDir() kernfs.Dir {
 	return dir(entries...)
 }
 
-// setCPUOnline takes "0" or "1" as kstrtobool does. Hotplug comes with the
-// interrupts-and-CPUs issue; until then a CPU cannot go offline (EBUSY,
-// as when Linux refuses to take a CPU down).
+// setCPUOnline takes "0" or "1" as kstrtobool does and takes the CPU down
+// or up (drivers/base/cpu.c online_store). The last online CPU stays: EBUSY.
 func (v *view) setCPUOnline(c int, s string) error {
 	on, err := parseBool(s)
 	if err != nil {
 		return err
 	}
-	if !on && v.k.CPUs.Online(c) {
-		return fmt.Errorf("cpu%d offline: hotplug is not simulated yet: %w", c, syscall.EBUSY)
+	if err := v.k.SetCPUOnline(c, on); err != nil {
+		if errors.Is(err, kernelsim.ErrBusy) {
+			return fmt.Errorf("%w: %w", err, syscall.EBUSY)
+		}
+		return fmt.Errorf("%w: %w", err, syscall.ENODEV)
 	}
 	return nil
 }
