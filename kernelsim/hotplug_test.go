@@ -134,3 +134,23 @@ func TestNetworkLoadRunsKsoftirqd(t *testing.T) {
 	require.Equal(t, uint64(irq.DefaultITR*5), q0.Count(2)-before, "one queue raises at most its moderation rate")
 	require.Greater(t, k.IRQ.SoftirqCount(2, irq.NetRX), 100*k.IRQ.SoftirqCount(0, irq.NetRX))
 }
+
+// A multi-threaded process that ends shoots down the TLBs of the other
+// CPUs its threads ran on.
+func TestExitShootsDownTLBs(t *testing.T) {
+	k := manualKernel(t)
+	tlbs := func() (n uint64) {
+		for c := range k.CPUs.Possible() {
+			n += k.IRQ.ArchCount(irq.TLB, c)
+		}
+		return n
+	}
+	before := tlbs()
+	require.NoError(t, k.Do(func() error {
+		_, err := k.Spawn(SpawnRequest{Spec: sched.Spec{Comm: "workers", PPid: 1, Threads: 4,
+			Profile: sched.Profile{SharePPM: 1_000_000, LifetimeNs: 500_000_000}}})
+		return err
+	}))
+	require.NoError(t, k.Advance(1000))
+	require.Equal(t, before+3, tlbs(), "four threads on four CPUs: three remote flushes")
+}

@@ -143,12 +143,10 @@ func New(cfg Config) (*Kernel, error) {
 			}
 		},
 	})
-	k.Sched.IPIHook = func(c int, resched bool) {
-		kind := irq.FunctionCall
-		if resched {
-			kind = irq.Reschedule
-		}
-		k.IRQ.SendIPI(c, kind)
+	k.Sched.IPIHook = func(c int, kind sched.IPI) {
+		k.IRQ.SendIPI(c, [...]irq.IPI{
+			sched.IPIReschedule: irq.Reschedule, sched.IPIWakeup: irq.FunctionCall, sched.IPIFlushTLB: irq.TLBShootdown,
+		}[kind])
 	}
 	k.Log = printk.New(k.Clock, printk.DefaultBufLen, cfg.Console)
 	k.UTS = defaultUTS(cfg.Hostname)

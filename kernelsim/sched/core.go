@@ -248,7 +248,7 @@ func (s *Scheduler) wake(t *Task, now uint64) {
 	if rq.cpu != prevCPU {
 		// A wakeup onto another CPU goes through that CPU's wake list and
 		// a function-call IPI (ttwu_queue_wakelist).
-		s.sendIPI(rq.cpu, false)
+		s.sendIPI(rq.cpu, IPIWakeup)
 	}
 	s.migrateVruntime(t, rq)
 	if !t.Policy.IsRT() {
@@ -336,15 +336,15 @@ func (s *Scheduler) checkPreemptWakeup(rq *runqueue, t *Task, now uint64) {
 		}
 	}
 	if curr != nil {
-		s.sendIPI(rq.cpu, true) // resched_curr: a rescheduling IPI
+		s.sendIPI(rq.cpu, IPIReschedule)
 	}
 	s.schedule(rq, now)
 }
 
 // sendIPI tells the interrupt model about an IPI to cpu.
-func (s *Scheduler) sendIPI(c int, resched bool) {
+func (s *Scheduler) sendIPI(c int, kind IPI) {
 	if s.IPIHook != nil {
-		s.IPIHook(c, resched)
+		s.IPIHook(c, kind)
 	}
 }
 

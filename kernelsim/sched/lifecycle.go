@@ -279,6 +279,24 @@ func (s *Scheduler) exitThread(t *Task, now uint64) {
 	}
 }
 
+// flushTLBs is the shootdown of tearing down a process's address space
+// (exit_mmap): every other CPU its threads last ran on holds its
+// translations and gets a TLB flush IPI.
+func (s *Scheduler) flushTLBs(p *Process) {
+	if p.MM == nil || len(p.threads) < 2 {
+		return
+	}
+	var cpus cpu.Mask
+	for _, t := range p.threads[1:] {
+		if t.CPU != p.threads[0].CPU {
+			cpus.Set(t.CPU)
+		}
+	}
+	for _, c := range cpus.List() {
+		s.sendIPI(c, IPIFlushTLB)
+	}
+}
+
 // exitGroup ends every thread of a process with a wait status (do_group_exit).
 // Threads in D die when their I/O completes.
 func (s *Scheduler) exitGroup(p *Process, status int, now uint64) {
@@ -286,6 +304,7 @@ func (s *Scheduler) exitGroup(p *Process, status int, now uint64) {
 		return
 	}
 	p.threads[0].ExitCode = status
+	s.flushTLBs(p)
 	for _, t := range slices.Clone(p.threads) {
 		switch t.State {
 		case Dead:

@@ -34,10 +34,21 @@ type Scheduler struct {
 	// ReadHook is told when a task's I/O wait read pages from disk, so the
 	// page cache can grow by them.
 	ReadHook func(t *Task, pages uint64)
-	// IPIHook is told of each inter-processor interrupt the scheduler
-	// sends: a rescheduling one, or a function call for a remote wakeup.
-	IPIHook func(cpu int, resched bool)
+	// IPIHook is told of each inter-processor interrupt the scheduler sends.
+	IPIHook func(cpu int, kind IPI)
 }
+
+// IPI is a kind of inter-processor interrupt.
+type IPI int
+
+const (
+	// IPIReschedule makes a CPU preempt what it runs (resched_curr).
+	IPIReschedule IPI = iota
+	// IPIWakeup queues a wakeup on a remote CPU's wake list, a function call.
+	IPIWakeup
+	// IPIFlushTLB flushes a CPU's TLB for an address space that changed.
+	IPIFlushTLB
+)
 
 // Current is the task on whose behalf the kernel is allocating, if any.
 func (s *Scheduler) Current() *Task { return s.current }
