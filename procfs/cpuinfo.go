@@ -22,7 +22,8 @@ func (v *view) cpuinfo(b *bytes.Buffer, _ *kernfs.Caller) {
 		fmt.Fprintf(b, "model name\t: %s\n", m.ModelName)
 		fmt.Fprintf(b, "stepping\t: %d\n", m.Stepping)
 		fmt.Fprintf(b, "microcode\t: 0x%x\n", m.Microcode)
-		fmt.Fprintf(b, "cpu MHz\t\t: %d.%03d\n", m.KHz/1000, m.KHz%1000)
+		khz := cpus.Policy(c).CurKHz() // APERF/MPERF, as scaling_cur_freq
+		fmt.Fprintf(b, "cpu MHz\t\t: %d.%03d\n", khz/1000, khz%1000)
 		fmt.Fprintf(b, "cache size\t: %d KB\n", m.CacheKB)
 		fmt.Fprintf(b, "physical id\t: %d\n", t.PhysicalID)
 		fmt.Fprintf(b, "siblings\t: %d\n", t.Siblings)

@@ -14,7 +14,6 @@ import (
 
 	"ksim/kernelsim"
 	"ksim/kernelsim/clock"
-	"ksim/kernelsim/cpu"
 	"ksim/kernfs"
 )
 
@@ -60,7 +59,9 @@ func entry(name string, n kernfs.Node) kernfs.Entry { return kernfs.Entry{Name: 
 func New(k *kernelsim.Kernel) kernfs.Dir {
 	v := &view{k: k}
 	return dir(
+		entry("bus", dir(entry("pci", dir(entry("devices", v.pciBusDevices()))))),
 		entry("devices", dir(
+			entry("pci0000:00", v.pciRoot()),
 			entry("system", dir(
 				entry("cpu", v.cpuDir()),
 				entry("memory", v.memoryDir()),
@@ -76,46 +77,6 @@ func New(k *kernelsim.Kernel) kernfs.Dir {
 			)),
 		)),
 	)
-}
-
-// cpuDir is /sys/devices/system/cpu (drivers/base/cpu.c): the CPU masks
-// as lists, and a directory per possible CPU.
-func (v *view) cpuDir() kernfs.Dir {
-	cpus := v.k.CPUs
-	all := func() string { return cpu.FormatList(seq(cpus.Possible())) }
-	entries := []kernfs.Entry{
-		entry("kernel_max", v.attr(0o444, func() string { return strconv.Itoa(cpu.NrCPUsMax - 1) }, nil)),
-		entry("offline", v.attr(0o444, func() string { return cpu.FormatList(offline(cpus)) }, nil)),
-		entry("online", v.attr(0o444, func() string { return cpu.FormatList(cpus.OnlineList()) }, nil)),
-		entry("possible", v.attr(0o444, all, nil)),
-		entry("present", v.attr(0o444, all, nil)),
-	}
-	for c := range cpus.Possible() {
-		var files []kernfs.Entry
-		if c > 0 { // x86 cannot take the boot CPU down, so cpu0 has no online file
-			files = append(files, entry("online", v.attr(0o644,
-				func() string { return boolDigit(cpus.Online(c)) },
-				func(s string) error { return v.setCPUOnline(c, s) })))
-		}
-		entries = append(entries, entry(fmt.Sprintf("cpu%d", c), dir(files...)))
-	}
-	return dir(entries...)
-}
-
-// setCPUOnline takes "0" or "1" as kstrtobool does and takes the CPU down
-// or up (drivers/base/cpu.c online_store). The last online CPU stays: EBUSY.
-func (v *view) setCPUOnline(c int, s string) error {
-	on, err := parseBool(s)
-	if err != nil {
-		return err
-	}
-	if err := v.k.SetCPUOnline(c, on); err != nil {
-		if errors.Is(err, kernelsim.ErrBusy) {
-			return fmt.Errorf("%w: %w", err, syscall.EBUSY)
-		}
-		return fmt.Errorf("%w: %w", err, syscall.ENODEV)
-	}
-	return nil
 }
 
 // clockDir is /sys/kernel/ksim/clock: the simulated clock's controls.
@@ -196,14 +157,4 @@ func seq(n int) []int {
 		s[i] = i
 	}
 	return s
-}
-
-func offline(cpus *cpu.Set) []int {
-	var l []int
-	for c := range cpus.Possible() {
-		if !cpus.Online(c) {
-			l = append(l, c)
-		}
-	}
-	return l
 }

@@ -40,7 +40,7 @@ func TestCPUMasks(t *testing.T) {
 	require.Equal(t, "8191\n", read(t, d, "devices/system/cpu/kernel_max"))
 	names, err := kernfs.ReadDirNames(d, root, "devices/system/cpu/cpu0")
 	require.NoError(t, err)
-	require.Empty(t, names, "x86 has no online file for the boot CPU")
+	require.NotContains(t, names, "online", "x86 has no online file for the boot CPU")
 	require.Equal(t, "1\n", read(t, d, "devices/system/cpu/cpu5/online"))
 	require.Equal(t, "3f\n", read(t, d, "devices/system/node/node0/cpumap"))
 	require.Equal(t, "0-5\n", read(t, d, "devices/system/node/node0/cpulist"))
@@ -107,4 +107,37 @@ func TestClockModeAndSpeed(t *testing.T) {
 	require.ErrorIs(t, kernfs.WriteFile(d, root, "kernel/ksim/clock/speed", []byte("x\n")), syscall.EINVAL)
 	require.NoError(t, kernfs.WriteFile(d, root, "kernel/ksim/clock/speed", []byte("2.5\n")))
 	require.Equal(t, "2.5\n", read(t, d, "kernel/ksim/clock/speed"))
+}
+
+func TestCPUTopologyCachesAndFreq(t *testing.T) {
+	k, err := kernelsim.New(kernelsim.Config{CPUs: 8, NUMANodes: 2, MemBytes: 4 << 30, HZ: 250, Seed: 1, Clock: clock.Manual, Speed: 1})
+	require.NoError(t, err)
+	d := New(k)
+	cpu := "devices/system/cpu/cpu5/"
+	require.Equal(t, "1\n", read(t, d, cpu+"topology/physical_package_id"))
+	require.Equal(t, "1\n", read(t, d, cpu+"topology/core_id"))
+	require.Equal(t, "f0\n", read(t, d, cpu+"topology/core_siblings"))
+	require.Equal(t, "4-7\n", read(t, d, cpu+"topology/package_cpus_list"))
+	require.Equal(t, "5\n", read(t, d, cpu+"topology/thread_siblings_list"))
+	require.Equal(t, "32K\n", read(t, d, cpu+"cache/index0/size"))
+	require.Equal(t, "Data\n", read(t, d, cpu+"cache/index0/type"))
+	require.Equal(t, "64\n", read(t, d, cpu+"cache/index0/number_of_sets"))
+	require.Equal(t, "28160K\n", read(t, d, cpu+"cache/index3/size"))
+	require.Equal(t, "f0\n", read(t, d, cpu+"cache/index3/shared_cpu_map"))
+	require.Equal(t, "40960\n", read(t, d, cpu+"cache/index3/number_of_sets"))
+	require.Equal(t, "3900000\n", read(t, d, cpu+"cpufreq/cpuinfo_max_freq"))
+	link, err := kernfs.Resolve(d, root, cpu+"node1")
+	require.NoError(t, err)
+	require.NotNil(t, link)
+
+	pol := "devices/system/cpu/cpufreq/policy5/"
+	require.Equal(t, "powersave\n", read(t, d, pol+"scaling_governor"))
+	require.ErrorIs(t, kernfs.WriteFile(d, root, pol+"scaling_governor", []byte("ondemand\n")), syscall.EINVAL)
+	require.NoError(t, kernfs.WriteFile(d, root, pol+"scaling_max_freq", []byte("1500000\n")))
+	require.NoError(t, kernfs.WriteFile(d, root, pol+"scaling_min_freq", []byte("2000000\n")))
+	require.Equal(t, "1500000\n", read(t, d, pol+"scaling_min_freq"), "min never exceeds max")
+	require.Equal(t, "1500000\n", read(t, d, pol+"scaling_cur_freq"))
+	require.NoError(t, kernfs.WriteFile(d, root, pol+"scaling_governor", []byte("performance\n")))
+	require.ErrorIs(t, kernfs.WriteFile(d, root, pol+"energy_performance_preference", []byte("power\n")), syscall.EBUSY)
+	require.Equal(t, "performance\n", read(t, d, pol+"energy_performance_preference"))
 }

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -140,4 +141,56 @@ func TestNetworkFloodShowsInKsoftirqd(t *testing.T) {
 	require.Greater(t, atoi(t, cpu0[7]), uint64(400), "softirq ticks of CPU0 over 5 s")
 	ps := m.run(t, "ps", "-eo", "comm,time", "--sort=-time")
 	require.True(t, strings.HasPrefix(strings.Split(ps, "\n")[1], "ksoftirqd/0"), ps)
+}
+
+// lscpu reads the machine from the tree: CPUs, sockets, cores, NUMA
+// nodes and caches, and follows hotplug.
+func TestLscpuSysroot(t *testing.T) {
+	m := mount(t, "--clock", "manual", "--cpus", "8", "--numa", "2")
+	out, errOut, err := runHost("lscpu", "--sysroot", m.dir)
+	require.NoError(t, err, errOut)
+	require.Empty(t, errOut)
+	for _, want := range []string{
+		`CPU\(s\): +8\n`, `On-line CPU\(s\) list: +0-7\n`, `Thread\(s\) per core: +1\n`,
+		`Core\(s\) per socket: +4\n`, `Socket\(s\): +2\n`, `NUMA node\(s\): +2\n`,
+		`NUMA node1 CPU\(s\): +4-7\n`, `Model name: +Intel\(R\) Xeon\(R\) Gold 6230 CPU @ 2.10GHz\n`,
+		`L1d cache: +256 KiB \(8 instances\)\n`, `L2 cache: +8 MiB \(8 instances\)\n`,
+		`L3 cache: +55 MiB \(2 instances\)\n`, `CPU max MHz: +3900.0000\n`,
+	} {
+		require.Regexp(t, want, out)
+	}
+	require.NoError(t, m.write("sys/devices/system/cpu/cpu5/online", "0\n"))
+	out, _, err = runHost("lscpu", "--sysroot", m.dir)
+	require.NoError(t, err)
+	require.Regexp(t, `On-line CPU\(s\) list: +0-4,6,7\n`, out)
+	require.Regexp(t, `Off-line CPU\(s\) list: +5\n`, out)
+}
+
+// irqbalance, run once through ksim exec, classifies the NIC and the
+// disk from /sys/bus/pci and spreads the NIC's busy queues over the
+// cores; what it writes is what the IRQs then do.
+func TestIrqbalanceOneshot(t *testing.T) {
+	if _, err := exec.LookPath("irqbalance"); err != nil {
+		t.Skip("irqbalance is not installed (scripts/deps.sh installs it as root)")
+	}
+	m := mount(t, "--clock", "manual", "--cpus", "4")
+	require.NoError(t, m.write("sys/kernel/ksim/net/eth0/rx_pps", "400000\n"))
+	m.advance(t, 2000)
+	out, errOut, err := m.exec("irqbalance", "--oneshot", "--debug")
+	require.NoError(t, err, errOut)
+	require.Contains(t, out+errOut, "(ethernet/")
+	require.Contains(t, out+errOut, "(storage/")
+	cpus := map[string]bool{}
+	for q := range 4 {
+		irq, _ := irqCounts(t, m.read("proc/interrupts"), "eth0-TxRx-"+strconv.Itoa(q))
+		cpus[strings.TrimSpace(m.read("proc/irq/"+irq+"/effective_affinity_list"))] = true
+	}
+	require.Greater(t, len(cpus), 1, "the queues no longer share one CPU")
+	irq, before := irqCounts(t, m.read("proc/interrupts"), "eth0-TxRx-0")
+	target := atoi(t, strings.TrimSpace(m.read("proc/irq/"+irq+"/effective_affinity_list")))
+	m.advance(t, 1000)
+	_, after := irqCounts(t, m.read("proc/interrupts"), "eth0-TxRx-0")
+	for c := range after {
+		require.Equal(t, uint64(c) == target, after[c] > before[c], "CPU%d", c)
+	}
 }

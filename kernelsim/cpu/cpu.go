@@ -24,6 +24,8 @@ type Model struct {
 	ClflushSize int
 	AddrPhys    int // address sizes in bits
 	AddrVirt    int
+	caches      []Cache
+	freq        Frequencies
 }
 
 // BogoMIPS is the calibrated delay-loop speed: twice the TSC frequency in
@@ -48,6 +50,13 @@ var XeonGold6230 = Model{
 	ClflushSize: 64,
 	AddrPhys:    46,
 	AddrVirt:    48,
+	caches: []Cache{
+		{Level: 1, Type: "Data", KB: 32, Ways: 8},
+		{Level: 1, Type: "Instruction", KB: 32, Ways: 8},
+		{Level: 2, Type: "Unified", KB: 1024, Ways: 16},
+		{Level: 3, Type: "Unified", KB: 28160, Ways: 11, PerPackage: true},
+	},
+	freq: Frequencies{MinKHz: 800_000, BaseKHz: 2_100_000, MaxKHz: 3_900_000},
 	Flags: strings.Fields(`fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca
 		cmov pat pse36 clflush dts acpi mmx fxsr sse sse2 ss ht tm pbe syscall nx
 		pdpe1gb rdtscp lm constant_tsc art arch_perfmon pebs bts rep_good nopl
@@ -75,10 +84,11 @@ const NrCPUsMax = 8192
 // Set is the machine's CPUs: a package of single-threaded cores per NUMA
 // node, all present, and which of them are online.
 type Set struct {
-	model  Model
-	nr     int
-	nodes  int
-	online []bool
+	model    Model
+	nr       int
+	nodes    int
+	online   []bool
+	policies []FreqPolicy
 }
 
 // NewSet describes nr CPUs of one model spread over NUMA nodes, in
@@ -90,9 +100,10 @@ func NewSet(model Model, nr, nodes int) (*Set, error) {
 	if nodes < 1 || nodes > nr {
 		return nil, fmt.Errorf("nodes %d: want 1..%d", nodes, nr)
 	}
-	s := &Set{model: model, nr: nr, nodes: nodes, online: make([]bool, nr)}
+	s := &Set{model: model, nr: nr, nodes: nodes, online: make([]bool, nr), policies: make([]FreqPolicy, nr)}
 	for i := range s.online {
 		s.online[i] = true
+		s.policies[i] = newFreqPolicy(model.freq)
 	}
 	return s, nil
 }

@@ -2,6 +2,7 @@ package irq
 
 import (
 	"fmt"
+	"slices"
 
 	"ksim/kernelsim/cpu"
 )
@@ -128,6 +129,35 @@ func splitmix(x uint64) uint64 {
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
 	x = (x ^ x>>27) * 0x94d049bb133111eb
 	return x ^ x>>31
+}
+
+// PCIDevice is what the PCI configuration space says of a device with
+// interrupts, as /sys/bus/pci/devices shows it.
+type PCIDevice struct {
+	Address                          string // domain:bus:slot.function
+	Vendor, Device                   uint16
+	SubsystemVendor, SubsystemDevice uint16
+	Class                            uint32 // base class, subclass, programming interface
+	Node                             int
+	MSIX                             []int // the IRQs of its MSI-X vectors
+}
+
+// PCIDevices lists the devices with MSI-X vectors: an Intel 82599 10 GbE
+// adapter (ixgbe) and an Intel P4510 NVMe drive.
+func (s *Interrupts) PCIDevices() []PCIDevice {
+	irqs := func(ds ...*Desc) []int {
+		var l []int
+		for _, d := range ds {
+			l = append(l, d.IRQ)
+		}
+		return l
+	}
+	return []PCIDevice{
+		{Address: s.nic.PCI, Vendor: 0x8086, Device: 0x10fb, SubsystemVendor: 0x8086, SubsystemDevice: 0x000c,
+			Class: 0x020000, Node: s.nic.queues[0].Node, MSIX: irqs(append(slices.Clone(s.nic.queues), s.nic.other)...)},
+		{Address: s.nvme.PCI, Vendor: 0x8086, Device: 0x0a54, SubsystemVendor: 0x8086, SubsystemDevice: 0x4802,
+			Class: 0x010802, Node: s.nvme.admin.Node, MSIX: irqs(append([]*Desc{s.nvme.admin}, s.nvme.queues...)...)},
+	}
 }
 
 // NIC is the machine's Ethernet adapter.

@@ -1,0 +1,51 @@
+package sysfs
+
+import (
+	"fmt"
+	"strconv"
+
+	"ksim/kernelsim/cpu"
+	"ksim/kernfs"
+)
+
+// pciRoot is /sys/devices/pci0000:00: the PCI devices that raise
+// interrupts, with the attributes drivers/pci/pci-sysfs.c shows and their
+// MSI-X vectors in msi_irqs (drivers/pci/msi/irqdomain.c). Enough for
+// irqbalance to tell a NIC from a disk; the full device model comes later.
+func (v *view) pciRoot() kernfs.Dir {
+	cpus := v.k.CPUs
+	var entries []kernfs.Entry
+	for _, d := range v.k.IRQ.PCIDevices() {
+		val := func(name, s string) kernfs.Entry { return entry(name, v.attr(0o444, func() string { return s }, nil)) }
+		local := cpus.NodeCPUs(max(d.Node, 0))
+		var msi []kernfs.Entry
+		for _, irq := range d.MSIX {
+			msi = append(msi, val(strconv.Itoa(irq), "msix"))
+		}
+		entries = append(entries, entry(d.Address, dir(
+			val("class", fmt.Sprintf("0x%06x", d.Class)),
+			val("device", fmt.Sprintf("0x%04x", d.Device)),
+			val("enable", "1"),
+			val("irq", "0"), // no INTx line routed: the driver uses MSI-X
+			val("local_cpulist", cpu.FormatList(local)),
+			val("local_cpus", cpu.FormatMask(local, cpus.Possible())),
+			entry("msi_irqs", dir(msi...)),
+			val("numa_node", strconv.Itoa(d.Node)),
+			val("subsystem_device", fmt.Sprintf("0x%04x", d.SubsystemDevice)),
+			val("subsystem_vendor", fmt.Sprintf("0x%04x", d.SubsystemVendor)),
+			val("vendor", fmt.Sprintf("0x%04x", d.Vendor)),
+		)))
+	}
+	return dir(entries...)
+}
+
+// pciBusDevices is /sys/bus/pci/devices: a link per device into /sys/devices.
+func (v *view) pciBusDevices() kernfs.Dir {
+	var entries []kernfs.Entry
+	for _, d := range v.k.IRQ.PCIDevices() {
+		target := "../../../devices/pci0000:00/" + d.Address
+		entries = append(entries, entry(d.Address, kernfs.NewLinkAttr(0o777, 0, 0,
+			func(*kernfs.Caller) (string, error) { return target, nil })))
+	}
+	return dir(entries...)
+}
