@@ -70,7 +70,8 @@ func (k *Kernel) SetCPUOnline(c int, on bool) error {
 	k.CPUs.SetOnline(c, false)
 	k.IRQ.CPUOffline(c)
 	for _, t := range broken {
-		k.Log.Printk(printk.Info, "process %d (%s) no longer affine to cpu%d", t.Pid, t.Comm, c)
+		// select_fallback_rq's printk_deferred has no level: the default, warning.
+		k.Log.Printk(printk.Warning, "process %d (%s) no longer affine to cpu%d", t.Pid, t.Comm, c)
 	}
 	k.Log.Printk(printk.Info, "smpboot: CPU %d is now offline", c)
 	return nil

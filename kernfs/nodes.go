@@ -225,3 +225,39 @@ func (h *genHandle) Write(c *Caller, data []byte, off int64) (int, error) {
 	}
 	return len(data), nil
 }
+
+// FilteredDir is a table whose entries come and go with the state they
+// describe, as sysfs groups of a CPU vanish while it is offline.
+type FilteredDir struct {
+	*StaticDir
+	present func(name string) bool
+}
+
+// NewFilteredDir shows d's entries for which present holds at the time of
+// each lookup or listing. Its children are not cached by the mount.
+func NewFilteredDir(d *StaticDir, present func(name string) bool) *FilteredDir {
+	return &FilteredDir{StaticDir: d, present: present}
+}
+
+// Lookup implements Dir.
+func (d *FilteredDir) Lookup(c *Caller, name string) (Node, error) {
+	if !d.present(name) {
+		return nil, ErrNotExist
+	}
+	return d.StaticDir.Lookup(c, name)
+}
+
+// ReadDir implements Dir.
+func (d *FilteredDir) ReadDir(c *Caller) ([]Dirent, error) {
+	all, err := d.StaticDir.ReadDir(c)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, e := range all {
+		if d.present(e.Name) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}

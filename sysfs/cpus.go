@@ -52,7 +52,17 @@ func (v *view) cpuDir() kernfs.Dir {
 				func() string { return boolDigit(cpus.Online(c)) },
 				func(s string) error { return v.setCPUOnline(c, s) })))
 		}
-		entries = append(entries, entry(fmt.Sprintf("cpu%d", c), dir(files...)))
+		// The topology and cache groups go with the CPU (cpuhp states
+		// base/topology:prepare and base/cacheinfo:online).
+		onlineOnly := func(name string) bool { return name == "topology" || name == "cache" }
+		entries = append(entries, entry(fmt.Sprintf("cpu%d", c), kernfs.NewFilteredDir(dir(files...), func(name string) bool {
+			if !onlineOnly(name) {
+				return true
+			}
+			var on bool
+			_ = v.k.Do(func() error { on = cpus.Online(c); return nil })
+			return on
+		})))
 	}
 	return dir(entries...)
 }
@@ -79,16 +89,17 @@ func (v *view) setCPUOnline(c int, s string) error {
 func (v *view) topologyDir(c int) kernfs.Dir {
 	cpus := v.k.CPUs
 	t := cpus.Topology(c)
-	pkg := cpus.PackageCPUs(t.PhysicalID)
-	self := []int{c}
+	// The sibling masks hold the package's online CPUs (set_cpu_sibling_map).
+	pkg := func() []int { return onlineOf(cpus, cpus.PackageCPUs(t.PhysicalID)) }
+	self := func() []int { return []int{c} }
 	var entries []kernfs.Entry
 	id := func(name string, n int) {
 		entries = append(entries, entry(name, v.attr(0o444, func() string { return strconv.Itoa(n) }, nil)))
 	}
-	masks := func(name string, set []int) {
+	masks := func(name string, set func() []int) {
 		entries = append(entries,
-			entry(name, v.attr(0o444, func() string { return cpu.FormatMask(set, cpus.Possible()) }, nil)),
-			entry(name+"_list", v.attr(0o444, func() string { return cpu.FormatList(set) }, nil)))
+			entry(name, v.attr(0o444, func() string { return cpu.FormatMask(set(), cpus.Possible()) }, nil)),
+			entry(name+"_list", v.attr(0o444, func() string { return cpu.FormatList(set()) }, nil)))
 	}
 	masks("cluster_cpus", self)
 	id("cluster_id", t.APICID)
@@ -109,7 +120,7 @@ func (v *view) cacheDir(c int) kernfs.Dir {
 	cpus := v.k.CPUs
 	var entries []kernfs.Entry
 	for i, cache := range cpus.Model().Caches() {
-		shared := cpus.SharedWith(c, cache)
+		shared := func() []int { return onlineOf(cpus, cpus.SharedWith(c, cache)) }
 		val := func(name, s string) kernfs.Entry {
 			return entry(name, v.attr(0o444, func() string { return s }, nil))
 		}
@@ -119,8 +130,8 @@ func (v *view) cacheDir(c int) kernfs.Dir {
 			val("level", strconv.Itoa(cache.Level)),
 			val("number_of_sets", strconv.Itoa(cache.Sets())),
 			val("physical_line_partition", "1"),
-			val("shared_cpu_list", cpu.FormatList(shared)),
-			val("shared_cpu_map", cpu.FormatMask(shared, cpus.Possible())),
+			entry("shared_cpu_list", v.attr(0o444, func() string { return cpu.FormatList(shared()) }, nil)),
+			entry("shared_cpu_map", v.attr(0o444, func() string { return cpu.FormatMask(shared(), cpus.Possible()) }, nil)),
 			val("size", fmt.Sprintf("%dK", cache.KB)),
 			val("type", cache.Type),
 			val("ways_of_associativity", strconv.Itoa(cache.Ways)),
@@ -218,6 +229,17 @@ func (v *view) vulnerabilitiesDir() kernfs.Dir {
 		entries = append(entries, entry(vu.name, v.attr(0o444, func() string { return vu.state }, nil)))
 	}
 	return dir(entries...)
+}
+
+// onlineOf keeps the online CPUs of a list.
+func onlineOf(cpus *cpu.Set, l []int) []int {
+	var out []int
+	for _, c := range l {
+		if cpus.Online(c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func offline(cpus *cpu.Set) []int {

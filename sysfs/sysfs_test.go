@@ -141,3 +141,21 @@ func TestCPUTopologyCachesAndFreq(t *testing.T) {
 	require.ErrorIs(t, kernfs.WriteFile(d, root, pol+"energy_performance_preference", []byte("power\n")), syscall.EBUSY)
 	require.Equal(t, "performance\n", read(t, d, pol+"energy_performance_preference"))
 }
+
+func TestOfflineCPULosesTopologyAndCache(t *testing.T) {
+	k, d := newTree(t, 4)
+	require.NoError(t, kernfs.WriteFile(d, root, "devices/system/cpu/cpu2/online", []byte("0\n")))
+	names, err := kernfs.ReadDirNames(d, root, "devices/system/cpu/cpu2")
+	require.NoError(t, err)
+	require.NotContains(t, names, "topology")
+	require.NotContains(t, names, "cache")
+	_, err = kernfs.ReadFile(d, root, "devices/system/cpu/cpu2/topology/core_id")
+	require.ErrorIs(t, err, kernfs.ErrNotExist)
+	require.Equal(t, "0-1,3\n", read(t, d, "devices/system/cpu/cpu1/topology/core_siblings_list"))
+	require.Equal(t, "b\n", read(t, d, "devices/system/cpu/cpu3/cache/index3/shared_cpu_map"))
+	require.ErrorIs(t, kernfs.WriteFile(d, root, "devices/system/cpu/cpu1/online", []byte("0\n")), nil)
+	require.ErrorIs(t, kernfs.WriteFile(d, root, "devices/system/cpu/cpu3/online", []byte("0\n")), nil)
+	require.Equal(t, []int{0}, k.CPUs.OnlineList())
+	require.NoError(t, kernfs.WriteFile(d, root, "devices/system/cpu/cpu2/online", []byte("1\n")))
+	require.Equal(t, "2\n", read(t, d, "devices/system/cpu/cpu2/topology/core_id"))
+}

@@ -158,9 +158,16 @@ type Topology struct {
 	Siblings, Cores            int // logical CPUs and cores in the package
 }
 
-// Topology returns a CPU's place: a package per NUMA node, one thread per core.
+// Topology returns a CPU's place: a package per NUMA node, one thread
+// per core. Siblings counts the package's online CPUs, as cpuinfo does.
 func (s *Set) Topology(cpu int) Topology {
 	node := s.Node(cpu)
-	cores := len(s.NodeCPUs(node))
-	return Topology{PhysicalID: node, CoreID: cpu - s.NodeCPUs(node)[0], APICID: cpu, Siblings: cores, Cores: cores}
+	pkg := s.NodeCPUs(node)
+	online := 0
+	for _, c := range pkg {
+		if s.online[c] {
+			online++
+		}
+	}
+	return Topology{PhysicalID: node, CoreID: cpu - pkg[0], APICID: cpu, Siblings: online, Cores: len(pkg)}
 }
