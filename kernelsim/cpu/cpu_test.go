@@ -56,3 +56,27 @@ func TestParseUserList(t *testing.T) {
 	_, err = ParseUserList("a-b", 4)
 	require.ErrorIs(t, err, ErrMaskSyntax)
 }
+
+// Whatever a user writes, the parsers either refuse it or return a mask
+// that prints and parses back to itself; they never panic.
+func FuzzParseAffinity(f *testing.F) {
+	for _, s := range []string{"4", "0", "xyz", "ff,ffffffff", "0-3", "1-2,9", "0-7:2/4", "all", "", "\n", "-1", "3-1", "1,,2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		const n = 40
+		if m, err := ParseMask(s, n); err == nil {
+			again, err := ParseMask(FormatMask(m.List(), n), n)
+			require.NoError(t, err)
+			require.Equal(t, m.List(), again.List())
+		}
+		if m, err := ParseUserList(s, n); err == nil {
+			for _, c := range m.List() {
+				require.Less(t, c, n)
+			}
+			again, err := ParseUserList(FormatList(m.List()), n)
+			require.NoError(t, err)
+			require.Equal(t, m.List(), again.List())
+		}
+	})
+}
