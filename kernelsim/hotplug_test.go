@@ -154,3 +154,11 @@ func TestExitShootsDownTLBs(t *testing.T) {
 	require.NoError(t, k.Advance(1000))
 	require.Equal(t, before+3, tlbs(), "four threads on four CPUs: three remote flushes")
 }
+
+// Each kernel message after boot wakes the log's readers with an irq_work.
+func TestPrintkRaisesIRQWork(t *testing.T) {
+	k := manualKernel(t)
+	before := k.IRQ.ArchCount(irq.IWI, 0)
+	require.NoError(t, k.Do(func() error { return k.SetCPUOnline(3, false) }))
+	require.Equal(t, before+1, k.IRQ.ArchCount(irq.IWI, 0))
+}

@@ -154,6 +154,14 @@ func New(cfg Config) (*Kernel, error) {
 	if err := k.boot(); err != nil {
 		return nil, fmt.Errorf("boot: %w", err)
 	}
+	// From here journald waits on /dev/kmsg: each record wakes it through an irq_work.
+	k.Log.WakeReaders = func() {
+		c := 0
+		if t := k.Sched.Current(); t != nil {
+			c = t.CPU
+		}
+		k.IRQ.IRQWork(c)
+	}
 	k.anchorRealtime()
 	return k, nil
 }

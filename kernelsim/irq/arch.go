@@ -90,6 +90,16 @@ func (s *Interrupts) SendIPI(c int, kind IPI) {
 	s.charge(c, ipiNs, 0)
 }
 
+// IRQWork counts a self-interrupt that runs deferred irq_work on cpu,
+// such as printk's wakeup of the log's readers (IWI).
+func (s *Interrupts) IRQWork(c int) {
+	if c < 0 || c >= len(s.arch) || !s.cpus.Online(c) {
+		return
+	}
+	s.arch[c][IWI]++
+	s.charge(c, ipiNs, 0)
+}
+
 // archTick counts the per-tick architectural interrupts of an online CPU:
 // the local timer; the perf NMI watchdog, whose cycle counter overflows
 // about every watchdog_thresh (10 s) and shows as both NMI and PMI; and

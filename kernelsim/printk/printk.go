@@ -63,6 +63,9 @@ type Log struct {
 	clearSeq uint64 // where "dmesg -C" left off; SEEK_DATA goes here
 	levels   ConsoleLevels
 	console  func(Record)
+	// WakeReaders is called for each new record: printk wakes the readers
+	// waiting on the log through an irq_work (wake_up_klogd).
+	WakeReaders func()
 }
 
 // ConsoleLevels are the four values of kernel.printk (kernel/printk/printk.c console_printk).
@@ -107,6 +110,9 @@ func (l *Log) Append(facility, level int, text string) {
 	}
 	if l.console != nil && r.Level < l.levels.Console {
 		l.console(r)
+	}
+	if l.WakeReaders != nil {
+		l.WakeReaders()
 	}
 }
 
