@@ -135,7 +135,8 @@ func TestRemountAfterKill(t *testing.T) {
 
 func TestSameSeedSameBytes(t *testing.T) {
 	files := []string{"proc/stat", "proc/meminfo", "proc/uptime", "proc/loadavg", "proc/1/stat", "proc/2/status",
-		"proc/cpuinfo", "proc/300/stat", "proc/300/sched", "proc/301/status", "proc/302/task/303/stat"}
+		"proc/cpuinfo", "proc/300/stat", "proc/300/sched", "proc/301/status", "proc/302/task/303/stat",
+		"proc/interrupts", "proc/softirqs", "proc/irq/25/effective_affinity_list"}
 	var runs [2]map[string]string
 	for i := range runs {
 		m := mount(t, "--clock", "manual", "--seed", "7")
@@ -143,6 +144,9 @@ func TestSameSeedSameBytes(t *testing.T) {
 		require.NoError(t, m.write("sys/kernel/ksim/tasks/spawn", "comm=io cpu=20% io=30% pattern=bursty"))
 		require.NoError(t, m.write("sys/kernel/ksim/tasks/spawn", "comm=grow rss=10M rss_rate=5M/s cpu=5%"))
 		require.NoError(t, m.write("sys/kernel/ksim/tasks/spawn", "comm=pool threads=3 cpu=40% pattern=bursty nice=3"))
+		require.NoError(t, m.write("sys/kernel/ksim/net/eth0/rx_pps", "50000"))
+		require.NoError(t, m.write("proc/irq/25/smp_affinity_list", "1-2"))
+		require.NoError(t, m.write("sys/devices/system/cpu/cpu3/online", "0"))
 		require.NoError(t, m.write("sys/kernel/ksim/clock/advance_ms", "12345"))
 		runs[i] = map[string]string{}
 		for _, f := range files {
