@@ -62,13 +62,19 @@ func (s *Scheduler) OfflineCPU(c int, now uint64) (broken []*Task, err error) {
 	rq.rt, rq.fair = nil, nil
 	for _, t := range moving {
 		t.rqOf = nil
-		dst := s.selectRQ(t)
-		s.updateCurr(dst, now)
-		s.migrateVruntime(t, dst)
-		s.enqueue(dst, t, now)
-		s.checkPreemptWakeup(dst, t, now)
+		s.rehome(t, now)
 	}
 	return broken, nil
+}
+
+// rehome puts a runnable task that has left its runqueue on the CPU
+// select_task_rq picks for it, where it may preempt what runs.
+func (s *Scheduler) rehome(t *Task, now uint64) {
+	dst := s.selectRQ(t)
+	s.updateCurr(dst, now)
+	s.migrateVruntime(t, dst)
+	s.enqueue(dst, t, now)
+	s.checkPreemptWakeup(dst, t, now)
 }
 
 // OnlineCPU brings a CPU back into scheduling with its clock starting now:
@@ -131,11 +137,7 @@ func (s *Scheduler) SetKernelAffinity(pid int, m cpu.Mask, now uint64) {
 		rq.dequeue(t)
 		t.rqOf = nil
 	}
-	dst := s.selectRQ(t)
-	s.updateCurr(dst, now)
-	s.migrateVruntime(t, dst)
-	s.enqueue(dst, t, now)
-	s.checkPreemptWakeup(dst, t, now)
+	s.rehome(t, now)
 }
 
 // irqDebt is interrupt time a CPU owes: handlers ran, and the time they
