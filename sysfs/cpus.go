@@ -37,12 +37,13 @@ func (v *view) cpuDir() kernfs.Dir {
 		entry("vulnerabilities", v.vulnerabilitiesDir()),
 	}
 	for c := range cpus.Possible() {
+		nodeLink := fmt.Sprintf("node%d", cpus.Node(c))
 		files := []kernfs.Entry{
 			entry("cache", v.cacheDir(c)),
 			entry("cpufreq", kernfs.NewLinkAttr(0o777, 0, 0, func(*kernfs.Caller) (string, error) {
 				return fmt.Sprintf("../cpufreq/policy%d", c), nil
 			})),
-			entry(fmt.Sprintf("node%d", cpus.Node(c)), kernfs.NewLinkAttr(0o777, 0, 0, func(*kernfs.Caller) (string, error) {
+			entry(nodeLink, kernfs.NewLinkAttr(0o777, 0, 0, func(*kernfs.Caller) (string, error) {
 				return fmt.Sprintf("../../node/node%d", cpus.Node(c)), nil
 			})),
 			entry("topology", v.topologyDir(c)),
@@ -52,9 +53,10 @@ func (v *view) cpuDir() kernfs.Dir {
 				func() string { return boolDigit(cpus.Online(c)) },
 				func(s string) error { return v.setCPUOnline(c, s) })))
 		}
-		// The topology and cache groups go with the CPU (cpuhp states
-		// base/topology:prepare and base/cacheinfo:online).
-		onlineOnly := func(name string) bool { return name == "topology" || name == "cache" }
+		// The topology and cache groups and the node link go with the CPU
+		// (cpuhp states base/topology:prepare and base/cacheinfo:online,
+		// unregister_cpu_under_node).
+		onlineOnly := func(name string) bool { return name == "topology" || name == "cache" || name == nodeLink }
 		entries = append(entries, entry(fmt.Sprintf("cpu%d", c), kernfs.NewFilteredDir(dir(files...), func(name string) bool {
 			if !onlineOnly(name) {
 				return true

@@ -36,9 +36,11 @@ func (v *view) nodeDir() kernfs.Dir {
 
 func (v *view) oneNodeDir(n int) kernfs.Dir {
 	cpus := v.k.CPUs
+	// x86 takes an offline CPU out of its node's mask (numa_remove_cpu).
+	nodeCPUs := func() []int { return onlineOf(cpus, cpus.NodeCPUs(n)) }
 	return dir(
-		entry("cpulist", v.attr(0o444, func() string { return cpu.FormatList(cpus.NodeCPUs(n)) }, nil)),
-		entry("cpumap", v.attr(0o444, func() string { return cpu.FormatMask(cpus.NodeCPUs(n), cpus.Possible()) }, nil)),
+		entry("cpulist", v.attr(0o444, func() string { return cpu.FormatList(nodeCPUs()) }, nil)),
+		entry("cpumap", v.attr(0o444, func() string { return cpu.FormatMask(nodeCPUs(), cpus.Possible()) }, nil)),
 		entry("distance", v.attr(0o444, func() string { return nodeDistances(n, cpus.Nodes()) }, nil)),
 		entry("hugepages", dir(
 			entry("hugepages-1048576kB", v.nodeHugeDir(n, mm.Huge1G)),

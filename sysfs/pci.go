@@ -17,7 +17,8 @@ func (v *view) pciRoot() kernfs.Dir {
 	var entries []kernfs.Entry
 	for _, d := range v.k.IRQ.PCIDevices() {
 		val := func(name, s string) kernfs.Entry { return entry(name, v.attr(0o444, func() string { return s }, nil)) }
-		local := cpus.NodeCPUs(max(d.Node, 0))
+		// cpumask_of_node: the device's node's online CPUs.
+		local := func() []int { return onlineOf(cpus, cpus.NodeCPUs(max(d.Node, 0))) }
 		var msi []kernfs.Entry
 		for _, irq := range d.MSIX {
 			msi = append(msi, val(strconv.Itoa(irq), "msix"))
@@ -27,8 +28,8 @@ func (v *view) pciRoot() kernfs.Dir {
 			val("device", fmt.Sprintf("0x%04x", d.Device)),
 			val("enable", "1"),
 			val("irq", "0"), // no INTx line routed: the driver uses MSI-X
-			val("local_cpulist", cpu.FormatList(local)),
-			val("local_cpus", cpu.FormatMask(local, cpus.Possible())),
+			entry("local_cpulist", v.attr(0o444, func() string { return cpu.FormatList(local()) }, nil)),
+			entry("local_cpus", v.attr(0o444, func() string { return cpu.FormatMask(local(), cpus.Possible()) }, nil)),
 			entry("msi_irqs", dir(msi...)),
 			val("numa_node", strconv.Itoa(d.Node)),
 			val("subsystem_device", fmt.Sprintf("0x%04x", d.SubsystemDevice)),

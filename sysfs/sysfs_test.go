@@ -153,6 +153,8 @@ func TestOfflineCPULosesTopologyAndCache(t *testing.T) {
 	require.ErrorIs(t, err, kernfs.ErrNotExist)
 	require.Equal(t, "0-1,3\n", read(t, d, "devices/system/cpu/cpu1/topology/core_siblings_list"))
 	require.Equal(t, "b\n", read(t, d, "devices/system/cpu/cpu3/cache/index3/shared_cpu_map"))
+	require.Equal(t, "0-1,3\n", read(t, d, "devices/system/node/node0/cpulist"))
+	require.Equal(t, "b\n", read(t, d, "bus/pci/devices/0000:00:03.0/local_cpus"))
 	require.ErrorIs(t, kernfs.WriteFile(d, root, "devices/system/cpu/cpu1/online", []byte("0\n")), nil)
 	require.ErrorIs(t, kernfs.WriteFile(d, root, "devices/system/cpu/cpu3/online", []byte("0\n")), nil)
 	require.Equal(t, []int{0}, k.CPUs.OnlineList())
