@@ -177,7 +177,8 @@ func TestIrqbalanceOneshot(t *testing.T) {
 	m := mount(t, "--clock", "manual", "--cpus", "4")
 	require.NoError(t, m.write("sys/kernel/ksim/net/eth0/rx_pps", "400000\n"))
 	m.advance(t, 2000)
-	out, errOut, err := m.exec("irqbalance", "--oneshot", "--debug", "--interval=1")
+	// In the foreground: a daemon child would end with the exec's pid namespace.
+	out, errOut, err := m.exec("irqbalance", "--oneshot", "--foreground", "--debug", "--interval=1")
 	require.NoError(t, err, errOut)
 	require.Contains(t, out+errOut, "(ethernet/")
 	require.Contains(t, out+errOut, "(storage/")
