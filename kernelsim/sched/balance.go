@@ -25,6 +25,16 @@ func (s *Scheduler) pullIdle(rq *runqueue, now uint64) {
 	}
 }
 
+// anyWaiting says whether a task waits on some online CPU's queue.
+func (s *Scheduler) anyWaiting() bool {
+	for i := range s.cpus {
+		if rq := &s.cpus[i]; !rq.offline && len(rq.fair)+len(rq.rt) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // busiest is the CPU other than dst with the most waiting tasks, if any waits.
 func (s *Scheduler) busiest(dst *runqueue) *runqueue {
 	var best *runqueue

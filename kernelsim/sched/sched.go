@@ -142,9 +142,11 @@ func (s *Scheduler) Tick(now uint64) {
 			s.tickCPU(&s.cpus[i], now)
 		}
 	}
-	for i := range s.cpus {
-		if !s.cpus[i].offline {
-			s.pullIdle(&s.cpus[i], now)
+	if s.anyWaiting() { // each pull scans every CPU: skip the pass when there is nothing to pull
+		for i := range s.cpus {
+			if !s.cpus[i].offline {
+				s.pullIdle(&s.cpus[i], now)
+			}
 		}
 	}
 	if now-s.lastBalanceAt >= balanceIntervalNs {
