@@ -48,3 +48,20 @@ func BenchmarkBoot16TiB(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBootMaxCPUs boots the largest machine ksim takes, MaxCPUs at
+// HZ 1000, and runs it a simulated second: that second must take well
+// under one of real time for a realtime clock to keep up.
+func BenchmarkBootMaxCPUs(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.Clock, cfg.CPUs, cfg.HZ = clock.Manual, MaxCPUs, 1000
+	for range b.N {
+		k, err := New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := k.Advance(1000); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

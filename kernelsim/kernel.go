@@ -21,37 +21,6 @@ import (
 	"ksim/kernelsim/sched"
 )
 
-// Config describes the machine to boot.
-type Config struct {
-	CPUs      int
-	MemBytes  uint64
-	NUMANodes int    // NUMA nodes, 1 if zero
-	SwapBytes uint64 // a swap partition, none if zero
-	HZ        int    // CONFIG_HZ
-	Seed      uint64
-	Clock     clock.Mode
-	Speed     float64 // realtime multiplier
-	// BootWallNs is the wall-clock time of boot in ns since the epoch. Zero
-	// means DefaultBootWallNs in manual mode and the host's time in realtime mode.
-	BootWallNs int64
-	// WallClock reads the host's clock in ns since the epoch. Realtime mode needs it.
-	WallClock func() int64
-	// Console receives kernel messages below the console log level.
-	Console  func(printk.Record)
-	Hostname string
-}
-
-// DefaultConfig is the machine `ksim mount` boots without flags.
-func DefaultConfig() Config {
-	return Config{CPUs: 4, MemBytes: 8 << 30, HZ: 250, Seed: 1, Clock: clock.Realtime, Speed: 1, Hostname: "ksim"}
-}
-
-// DefaultBootWallNs is the boot time of a manual-clock machine: 2026-01-01 00:00:00 UTC.
-const DefaultBootWallNs = 1767225600 * clock.NsecPerSec
-
-// ValidHZ are the CONFIG_HZ choices of kernel/Kconfig.hz.
-var ValidHZ = []int{100, 250, 300, 1000}
-
 // Kernel is one simulated machine. Its methods that touch state take the
 // kernel's lock; views read state inside Do.
 type Kernel struct {
@@ -98,23 +67,14 @@ type UTS struct {
 // New boots a kernel: it lays out the machine, logs the boot and starts
 // the boot tasks, running the clock through the boot.
 func New(cfg Config) (*Kernel, error) {
-	if !validHZ(cfg.HZ) {
-		return nil, fmt.Errorf("hz %d: want one of %v", cfg.HZ, ValidHZ)
-	}
-	if cfg.Speed <= 0 {
-		return nil, fmt.Errorf("speed %g: want a positive factor", cfg.Speed)
-	}
-	if cfg.Clock == clock.Realtime && cfg.WallClock == nil {
-		return nil, fmt.Errorf("realtime clock needs a wall clock")
-	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = "ksim"
 	}
 	if cfg.NUMANodes == 0 {
 		cfg.NUMANodes = 1
 	}
-	if cfg.NUMANodes > cfg.CPUs {
-		return nil, fmt.Errorf("numa nodes %d: want at most one per CPU (%d)", cfg.NUMANodes, cfg.CPUs)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	bootWall := cfg.BootWallNs
 	if bootWall == 0 {
@@ -164,15 +124,6 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	k.anchorRealtime()
 	return k, nil
-}
-
-func validHZ(hz int) bool {
-	for _, v := range ValidHZ {
-		if v == hz {
-			return true
-		}
-	}
-	return false
 }
 
 func defaultUTS(hostname string) UTS {

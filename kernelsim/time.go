@@ -3,7 +3,6 @@ package kernelsim
 import (
 	"errors"
 	"fmt"
-	"math"
 
 	"ksim/kernelsim/clock"
 )
@@ -47,8 +46,8 @@ func (k *Kernel) Speed() float64 { return k.speed }
 
 // SetSpeed changes the realtime multiplier. Callers hold the lock (inside Do).
 func (k *Kernel) SetSpeed(f float64) error {
-	if !(f > 0) || math.IsInf(f, 0) || f > 1e6 {
-		return fmt.Errorf("speed %g: want a factor above 0 and at most 1e6: %w", f, ErrInvalid)
+	if err := k.cfg.checkSpeed(f); err != nil {
+		return fmt.Errorf("%w: %w", err, ErrInvalid)
 	}
 	k.speed = f
 	k.anchorRealtime()

@@ -124,15 +124,12 @@ type Tunables struct {
 // the rest to the buddy allocators. rng gives the machine its own small
 // variations, deterministic per seed.
 func New(cfg Config, rng *rand.Rand) (*Memory, error) {
-	const minMem, maxMem = 256 << 20, 64 << 40
-	if cfg.MemBytes < minMem || cfg.MemBytes > maxMem {
+	if cfg.MemBytes < MinMemBytes || cfg.MemBytes > MaxMemBytes {
 		return nil, fmt.Errorf("memory size %d bytes: want 256M..64T", cfg.MemBytes)
 	}
-	if cfg.Nodes < 1 || cfg.Nodes > 64 {
-		return nil, fmt.Errorf("numa nodes %d: want 1..64", cfg.Nodes)
-	}
-	if uint64(cfg.Nodes)*blockBytes(cfg.MemBytes)*2 > cfg.MemBytes {
-		return nil, fmt.Errorf("%d nodes need at least two memory blocks each", cfg.Nodes)
+	if cfg.Nodes < 1 || cfg.Nodes > MaxNodesFor(cfg.MemBytes) {
+		return nil, fmt.Errorf("numa nodes %d: want 1..%d for %d bytes (two memory blocks each)",
+			cfg.Nodes, MaxNodesFor(cfg.MemBytes), cfg.MemBytes)
 	}
 	m := &Memory{cfg: cfg, rng: rng, e820: e820Map(cfg.MemBytes), poisonedInUse: map[uint64]bool{}}
 	m.image = KernelImage{Code: 16 << 20, RWData: 4 << 20, ROData: 12 << 20, Init: 4 << 20, BSS: 6 << 20}
@@ -180,6 +177,21 @@ func e820Map(memBytes uint64) []Region {
 		regions = append(regions, Region{hole4G, hole4G + memBytes - below4G - 1, "usable"})
 	}
 	return regions
+}
+
+// The machines the model lays out: from 256 MiB, below which the boot
+// reservations leave too little, to 64 TiB, the physical address space of
+// 4-level paging (MAX_PHYSMEM_BITS 46); and up to 64 nodes.
+const (
+	MinMemBytes = 256 << 20
+	MaxMemBytes = 64 << 40
+	MaxNodes    = 64
+)
+
+// MaxNodesFor is how many NUMA nodes memBytes can be split into: each
+// node gets at least two memory blocks.
+func MaxNodesFor(memBytes uint64) int {
+	return int(min(uint64(MaxNodes), memBytes/(2*blockBytes(memBytes))))
 }
 
 // blockBytes is the memory block size x86 uses (arch/x86/mm/init_64.c
