@@ -4,17 +4,19 @@ package fusemount
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 
 	"ksim/kernfs"
 )
@@ -27,6 +29,9 @@ type Options struct {
 	TimeNs int64
 	// Debug logs every FUSE request.
 	Debug bool
+	// Log receives a line for each refused write, with its reason: the
+	// caller gets only the errno, as on Linux. Nil logs nothing.
+	Log *slog.Logger
 }
 
 // cacheFor is how long the kernel may keep entries and attributes of a
@@ -42,13 +47,16 @@ type Server struct {
 }
 
 // Mount serves root at dir. A stale mount left at dir by a killed server
-// is detached first.
+// is detached first; a mount that fails leaves nothing behind.
 func Mount(dir string, root kernfs.Dir, opt Options) (*Server, error) {
+	if err := CheckMountpoint(dir); err != nil {
+		return nil, err
+	}
 	if err := DetachStale(dir); err != nil {
 		return nil, err
 	}
-	s := &state{timeNs: opt.TimeNs}
-	rootNode := &node{s: s, kn: root, cacheable: true}
+	s := &state{timeNs: opt.TimeNs, log: opt.Log}
+	rootNode := &rootNode{node: node{s: s, kn: root, cacheable: true}, pid: os.Getpid()}
 	mo := fuse.MountOptions{
 		AllowOther:  opt.AllowOther,
 		Name:        "ksim",
@@ -61,6 +69,11 @@ func Mount(dir string, root kernfs.Dir, opt Options) (*Server, error) {
 	}
 	srv, err := gofs.Mount(dir, rootNode, &gofs.Options{MountOptions: mo})
 	if err != nil {
+		if t, _ := topMount(dir); t == fsType {
+			// The mount(2) went through and what followed failed: take it back,
+			// or a dead mount stays (DetachStale left no FUSE mount here).
+			_ = syscall.Unmount(dir, syscall.MNT_DETACH)
+		}
 		msg := strings.TrimSpace(err.Error()) // fusermount's message ends in a newline
 		if os.Geteuid() != 0 && syscall.Access("/dev/fuse", 6 /* R_OK|W_OK */) != nil {
 			msg += " (this user cannot open /dev/fuse; mount as root)"
@@ -73,72 +86,71 @@ func Mount(dir string, root kernfs.Dir, opt Options) (*Server, error) {
 // Wait blocks until the file system is unmounted.
 func (s *Server) Wait() { s.server.Wait() }
 
-// Unmount detaches the mount; if it is busy, it detaches lazily (MNT_DETACH).
+// Unmount detaches the mount and returns once the server has stopped
+// serving it. A busy mount is detached lazily (MNT_DETACH) and
+// ErrDetachedBusy returned: its users keep it until this process exits.
+// So is a mount someone else detached (Stop does when it is busy).
 func (s *Server) Unmount() error {
-	if err := s.server.Unmount(); err != nil {
-		if derr := syscall.Unmount(s.dir, syscall.MNT_DETACH); derr != nil {
-			return fmt.Errorf("unmount %s: %w (lazy detach: %v)", s.dir, err, derr)
-		}
+	if t, _ := topMount(s.dir); t != fsType {
+		return ErrDetachedBusy
 	}
-	return nil
-}
-
-// DetachStale detaches dead FUSE mounts at dir, those whose server is
-// gone so that any request fails with ENOTCONN (ECONNABORTED while the
-// kernel is still tearing the connection down), as a killed daemon leaves
-// them. A live FUSE mount at dir is an error: one server per mount point.
-func DetachStale(dir string) error {
-	for range 16 { // stale mounts may be stacked
-		if !fuseMountedAt(dir) {
-			return nil
-		}
-		// Attributes may be cached, so ask for something only the server can answer.
-		f, err := os.Open(dir)
-		if err == nil {
-			_, err = f.Readdirnames(1)
-			f.Close()
-		}
-		if !errors.Is(err, syscall.ENOTCONN) && !errors.Is(err, syscall.ECONNABORTED) {
-			return fmt.Errorf("%s: a live FUSE file system is already mounted there", dir)
-		}
-		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
-			return fmt.Errorf("detach stale mount at %s: %w", dir, err)
-		}
+	err := s.server.Unmount()
+	if err == nil {
+		return nil
 	}
-	return fmt.Errorf("%s: too many stale mounts", dir)
-}
-
-// fuseMountedAt says whether the top mount at dir is a FUSE mount.
-func fuseMountedAt(dir string) bool {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false
+	if derr := syscall.Unmount(s.dir, syscall.MNT_DETACH); derr != nil {
+		return fmt.Errorf("unmount %s: %w (lazy detach: %v)", s.dir, err, derr)
 	}
-	fuse := false
-	for _, line := range strings.Split(string(b), "\n") {
-		// mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
-		fields := strings.Fields(line)
-		if len(fields) < 5 || unescapeMountPath(fields[4]) != dir {
-			continue
-		}
-		for i, f := range fields {
-			if f == "-" && i+1 < len(fields) {
-				fuse = strings.HasPrefix(fields[i+1], "fuse") // the last listed is the top one
-			}
-		}
-	}
-	return fuse
-}
-
-// unescapeMountPath undoes mountinfo's octal escapes of space, tab, newline and backslash.
-func unescapeMountPath(s string) string {
-	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
-	return r.Replace(s)
+	return ErrDetachedBusy
 }
 
 // state is shared by all nodes of a mount.
 type state struct {
 	timeNs int64
+	log    *slog.Logger
+}
+
+// refused logs a write the tree refused, with the reason Linux would keep
+// to itself: the caller sees only the errno.
+func (s *state) refused(ctx context.Context, n *node, op string, err error) {
+	if s.log == nil {
+		return
+	}
+	errno := kernfs.Errno(err)
+	pid := 0
+	if c, ok := fuse.FromContext(ctx); ok {
+		pid = int(c.Pid)
+	}
+	s.log.Warn(op+" refused", "file", n.Path(nil), "errno", unix.ErrnoName(errno), "reason", reason(err, errno), "pid", pid)
+}
+
+// reason is an error's text without the errno's own words at its end.
+func reason(err error, errno syscall.Errno) string {
+	msg := err.Error()
+	if r := strings.TrimSuffix(msg, ": "+errno.Error()); r != "" {
+		return r
+	}
+	return msg
+}
+
+// rootNode is the mount's root: it answers ServerPidXattr.
+type rootNode struct {
+	node
+	pid int
+}
+
+var _ gofs.NodeGetxattrer = (*rootNode)(nil)
+
+// Getxattr implements gofs.NodeGetxattrer.
+func (r *rootNode) Getxattr(_ context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	if attr != ServerPidXattr {
+		return 0, syscall.ENODATA
+	}
+	v := strconv.Itoa(r.pid)
+	if len(dest) < len(v) {
+		return uint32(len(v)), syscall.ERANGE
+	}
+	return uint32(copy(dest, v)), 0
 }
 
 // node wraps one kernfs node as a go-fuse inode.
@@ -341,9 +353,12 @@ func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 	}
 	h, err := f.Open(caller(ctx), int(flags))
 	if err != nil {
+		if flags&syscall.O_ACCMODE != syscall.O_RDONLY {
+			n.s.refused(ctx, n, "open for write", err)
+		}
 		return nil, 0, kernfs.Errno(err)
 	}
-	return &handle{h: h}, fuse.FOPEN_DIRECT_IO, 0
+	return &handle{n: n, h: h}, fuse.FOPEN_DIRECT_IO, 0
 }
 
 // The tree's shape is the kernel's: nothing can be created, removed or
@@ -369,8 +384,11 @@ func (n *node) Mknod(context.Context, string, uint32, uint32, *fuse.EntryOut) (*
 	return nil, syscall.EPERM
 }
 
-// handle is an open file.
-type handle struct{ h kernfs.Handle }
+// handle is an open file of node n.
+type handle struct {
+	n *node
+	h kernfs.Handle
+}
 
 var (
 	_ gofs.FileReader  = (*handle)(nil)
@@ -391,6 +409,7 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadRes
 func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	k, err := h.h.Write(caller(ctx), data, off)
 	if err != nil {
+		h.n.s.refused(ctx, h.n, "write", err)
 		return 0, kernfs.Errno(err)
 	}
 	return uint32(k), 0

@@ -159,13 +159,16 @@ func (f *GenFile) Open(c *Caller, flags int) (Handle, error) {
 	wantRead, wantWrite := mode != syscall.O_WRONLY, mode != syscall.O_RDONLY
 	switch f.open {
 	case sysfsOpen:
-		if wantRead && f.render == nil || wantWrite && f.store == nil {
-			return nil, syscall.EACCES
+		if wantRead && f.render == nil {
+			return nil, fmt.Errorf("not readable: %w", syscall.EACCES)
+		}
+		if wantWrite && f.store == nil {
+			return nil, fmt.Errorf("read-only: %w", syscall.EACCES)
 		}
 	case sysctlOpen:
 		owner := f.attr.Mode.Perm() >> 6
 		if c.IsRoot() && (wantRead && owner&4 == 0 || wantWrite && owner&2 == 0) {
-			return nil, syscall.EACCES
+			return nil, fmt.Errorf("mode %04o holds root to its owner bits: %w", f.attr.Mode.Perm(), syscall.EACCES)
 		}
 	}
 	if mode != syscall.O_WRONLY && f.render != nil {
@@ -218,7 +221,7 @@ func (h *genHandle) Read(c *Caller, dst []byte, off int64) (int, error) {
 // Write implements Handle.
 func (h *genHandle) Write(c *Caller, data []byte, off int64) (int, error) {
 	if h.file.store == nil {
-		return 0, syscall.EIO
+		return 0, fmt.Errorf("read-only: %w", syscall.EIO)
 	}
 	if err := h.file.store(c, data, off); err != nil {
 		return 0, err

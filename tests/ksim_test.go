@@ -61,6 +61,7 @@ type mounted struct {
 	t   *testing.T
 	dir string
 	pid int
+	log string // the server's log file
 }
 
 var serverPid = regexp.MustCompile(`server pid (\d+)`)
@@ -84,7 +85,7 @@ func mountAt(t *testing.T, dir string, flags ...string) *mounted {
 	m := serverPid.FindSubmatch(out)
 	require.NotNil(t, m, "no server pid in %q", out)
 	pid, _ := strconv.Atoi(string(m[1]))
-	mt := &mounted{t: t, dir: dir, pid: pid}
+	mt := &mounted{t: t, dir: dir, pid: pid, log: logFile}
 	t.Cleanup(mt.unmount)
 	return mt
 }
@@ -129,6 +130,14 @@ func waitGone(t *testing.T, pid int) {
 }
 
 func (m *mounted) path(p string) string { return filepath.Join(m.dir, p) }
+
+// readLog returns what the server has logged so far.
+func (m *mounted) readLog() string {
+	m.t.Helper()
+	b, err := os.ReadFile(m.log)
+	require.NoError(m.t, err)
+	return string(b)
+}
 
 func (m *mounted) read(p string) string {
 	m.t.Helper()
@@ -200,3 +209,5 @@ func runHost(name string, args ...string) (string, string, error) {
 }
 
 func readErr(path string) ([]byte, error) { return os.ReadFile(path) }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -42,13 +42,12 @@ const (
 func runExec(args []string) error {
 	fs := newFlagSet("exec")
 	fs.SetInterspersed(false)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	rest := fs.Args()
 	if len(rest) < 2 {
-		fs.Usage()
-		return errors.New("want MOUNTPOINT -- CMD [ARG...]")
+		return usageErrorf("want MOUNTPOINT -- CMD [ARG...]")
 	}
 	dir, err := filepath.Abs(rest[0])
 	if err != nil {
@@ -59,7 +58,7 @@ func runExec(args []string) error {
 		cmdArgs = cmdArgs[1:]
 	}
 	if len(cmdArgs) == 0 {
-		return errors.New("want a CMD after --")
+		return usageErrorf("want a CMD after --")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "proc/meminfo")); err != nil {
 		return fmt.Errorf("%s is not a ksim mount: %w", dir, err)

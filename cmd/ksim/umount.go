@@ -1,41 +1,40 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"os"
-	"os/exec"
-	"syscall"
+	"path/filepath"
+	"time"
+
+	"ksim/fusemount"
 )
+
+// stopTimeout bounds how long umount waits for the server to exit.
+const stopTimeout = 30 * time.Second
 
 func runUmount(args []string) error {
 	fs := newFlagSet("umount")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return errors.New("want exactly one MOUNTPOINT")
+		return usageErrorf("want exactly one MOUNTPOINT")
 	}
-	return unmount(fs.Arg(0))
+	dir, err := mountpointPath(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	return fusemount.Stop(dir, stopTimeout)
 }
 
-// unmount detaches a ksim mount; the server sees it go and exits. A busy
-// mount is detached lazily. Without root, fusermount3 does it.
-func unmount(dir string) error {
-	if os.Geteuid() != 0 {
-		out, err := exec.Command("fusermount3", "-u", dir).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("fusermount3 -u %s: %v: %s", dir, err, out)
-		}
-		return nil
-	}
-	err := syscall.Unmount(dir, 0)
-	if errors.Is(err, syscall.EBUSY) {
-		err = syscall.Unmount(dir, syscall.MNT_DETACH)
-	}
+// mountpointPath is dir as mountinfo names it: absolute, with the
+// symbolic links of its parents resolved. dir itself is not resolved: a
+// dead mount cannot be looked into.
+func mountpointPath(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return fmt.Errorf("unmount %s: %w", dir, err)
+		return "", err
 	}
-	return nil
+	if parent, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(parent, filepath.Base(abs))
+	}
+	return abs, nil
 }

@@ -163,9 +163,9 @@ func ParseList(s string, n int) (Mask, error) {
 // Errors of parsing a CPU mask or list written by a user, with the errno
 // Linux returns for each (lib/bitmap-str.c).
 var (
-	ErrMaskSyntax   = errors.New("invalid cpu mask")                   // EINVAL
-	ErrMaskOverflow = errors.New("cpu mask has bits past the last")    // EOVERFLOW
-	ErrListRange    = errors.New("cpu list names a cpu past the last") // ERANGE
+	ErrMaskSyntax   = errors.New("invalid cpu mask")                    // EINVAL
+	ErrMaskOverflow = errors.New("cpu mask has bits past the last CPU") // EOVERFLOW
+	ErrListRange    = errors.New("cpu list names a CPU past the last")  // ERANGE
 )
 
 // ParseMask reads a hex mask as cpumask_parse_user does: comma-separated
