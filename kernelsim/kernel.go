@@ -19,6 +19,7 @@ import (
 	"ksim/kernelsim/mm"
 	"ksim/kernelsim/printk"
 	"ksim/kernelsim/sched"
+	"ksim/kernelsim/timer"
 )
 
 // Kernel is one simulated machine. Its methods that touch state take the
@@ -29,12 +30,15 @@ type Kernel struct {
 	rng *rand.Rand
 
 	Clock *clock.Clock
-	CPUs  *cpu.Set
-	Mem   *mm.Memory
-	Sched *sched.Scheduler
-	IRQ   *irq.Interrupts
-	Log   *printk.Log
-	UTS   UTS
+	// timers is the one queue of timed events: every subsystem's events
+	// and the tick run from it, in one order.
+	timers *timer.Queue
+	CPUs   *cpu.Set
+	Mem    *mm.Memory
+	Sched  *sched.Scheduler
+	IRQ    *irq.Interrupts
+	Log    *printk.Log
+	UTS    UTS
 
 	// Realtime driving: simulated time follows anchorSim + (wall - anchorWall) × speed.
 	mode       clock.Mode
@@ -94,7 +98,8 @@ func New(cfg Config) (*Kernel, error) {
 	if k.Mem, err = mm.New(mm.Config{MemBytes: cfg.MemBytes, Nodes: cfg.NUMANodes, SwapBytes: cfg.SwapBytes}, k.rng); err != nil {
 		return nil, err
 	}
-	k.Sched = sched.New(k.Clock, k.Mem, k.rng, cfg.CPUs)
+	k.timers = timer.New(k.Clock)
+	k.Sched = sched.New(k.Clock, k.Mem, k.rng, k.timers, cfg.CPUs)
 	k.IRQ = irq.New(k.CPUs, cfg.HZ, irq.Hooks{
 		Charge: k.Sched.ChargeIRQ,
 		Ksoftirqd: func(c int, ns uint64) {
@@ -109,6 +114,7 @@ func New(cfg Config) (*Kernel, error) {
 		}[kind])
 	}
 	k.Log = printk.New(k.Clock, printk.DefaultBufLen, cfg.Console)
+	k.timers.Tick(k.tick)
 	k.UTS = defaultUTS(cfg.Hostname)
 	k.wireMemory()
 	if err := k.boot(); err != nil {

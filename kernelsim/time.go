@@ -77,12 +77,22 @@ func (k *Kernel) catchUp() {
 	}
 }
 
-// runTo runs the machine up to time t: the scheduler's events and ticks,
-// and on each tick the timer interrupt on every online CPU and memory's
-// background work.
+// runTo runs the machine up to time t: every event due by then, the
+// ticks among them, in the queue's order. At the end every CPU's time is
+// accounted up to t.
 func (k *Kernel) runTo(t uint64) {
-	k.Sched.RunTo(t, func(n, _ uint64) {
-		k.IRQ.Tick(n)
-		k.memoryTick(n)
-	})
+	k.timers.RunUntil(t)
+	if err := k.Clock.Set(t); err != nil {
+		panic(err) // runTo is only asked to go forward
+	}
+	k.Sched.SyncTo(t)
+}
+
+// tick is timer tick n at time at, on every online CPU: the local timer
+// interrupt and what it raises, memory's background work, then the
+// scheduler tick (scheduler_tick), which accounts for all of it.
+func (k *Kernel) tick(n, at uint64) {
+	k.IRQ.Tick(n)
+	k.memoryTick(n)
+	k.Sched.Tick(at)
 }

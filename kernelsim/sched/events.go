@@ -1,74 +1,47 @@
 package sched
 
-import "container/heap"
+import "ksim/kernelsim/timer"
 
+// The scheduler's kinds of event, which it posts on the kernel's timer
+// queue. Each carries its task and a generation: an event whose
+// generation no longer matches the task's counter was cancelled.
 type eventKind int
 
 const (
 	evBurstEnd eventKind = iota // the running task has used its burst and sleeps
 	evWake                      // a sleeping task wakes
 	evLifetime                  // a process's lifetime is over
+	nrEventKinds
 )
 
-// event is something that happens to a task at a time. gen must still
-// match the task's counter when the event comes, or it was cancelled.
-type event struct {
-	at   uint64
-	seq  uint64 // order of scheduling: ties at one instant run in that order
-	kind eventKind
-	task *Task
-	gen  uint64
-}
+var eventNames = [nrEventKinds]string{"sched.burst_end", "sched.wake", "sched.lifetime"}
 
-// eventQueue is a min-heap by time, then by scheduling order.
-type eventQueue []event
-
-func (q eventQueue) Len() int { return len(q) }
-func (q eventQueue) Less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
+// registerEvents gives the scheduler's events their handlers on q.
+func (s *Scheduler) registerEvents(q *timer.Queue) {
+	s.timers = q
+	for k := range nrEventKinds {
+		s.kinds[k] = q.Register(eventNames[k], s.handle)
 	}
-	return q[i].seq < q[j].seq
-}
-func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *eventQueue) Push(x any)   { *q = append(*q, x.(event)) }
-func (q *eventQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
 }
 
 func (s *Scheduler) post(at uint64, kind eventKind, t *Task, gen uint64) {
-	s.seq++
-	heap.Push(&s.events, event{at: at, seq: s.seq, kind: kind, task: t, gen: gen})
+	s.timers.Post(timer.Event{At: at, Kind: s.kinds[kind], Arg: t, Gen: gen})
 }
 
-// RunUntil handles every event due at or before t, in order.
-func (s *Scheduler) RunUntil(t uint64) {
-	for len(s.events) > 0 && s.events[0].at <= t {
-		e := heap.Pop(&s.events).(event)
-		if e.at > s.clk.Now() {
-			_ = s.clk.Set(e.at) // the clock reads the event's time while it is handled
+func (s *Scheduler) handle(e timer.Event) {
+	t := e.Arg.(*Task)
+	switch e.Kind {
+	case s.kinds[evBurstEnd]:
+		if t.run.runGen == e.Gen && t.rqOf != nil && t.rqOf.curr == t {
+			s.burstEnd(t, e.At)
 		}
-		s.handle(e)
-	}
-}
-
-func (s *Scheduler) handle(e event) {
-	t := e.task
-	switch e.kind {
-	case evBurstEnd:
-		if t.run.runGen == e.gen && t.rqOf != nil && t.rqOf.curr == t {
-			s.burstEnd(t, e.at)
+	case s.kinds[evWake]:
+		if t.run.sleepGen == e.Gen && (t.State == Sleeping || t.State == DiskSleep || t.State == Idle) {
+			s.wake(t, e.At)
 		}
-	case evWake:
-		if t.run.sleepGen == e.gen && (t.State == Sleeping || t.State == DiskSleep || t.State == Idle) {
-			s.wake(t, e.at)
-		}
-	case evLifetime:
+	case s.kinds[evLifetime]:
 		if !t.proc.exited {
-			s.exitGroup(t.proc, t.proc.ExitCodeAtLifetime<<8, e.at)
+			s.exitGroup(t.proc, t.proc.ExitCodeAtLifetime<<8, e.At)
 		}
 	}
 }

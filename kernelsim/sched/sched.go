@@ -7,6 +7,7 @@ import (
 	"ksim/kernelsim/clock"
 	"ksim/kernelsim/cpu"
 	"ksim/kernelsim/mm"
+	"ksim/kernelsim/timer"
 )
 
 // Scheduler owns the tasks and the CPUs' runqueues.
@@ -17,8 +18,9 @@ type Scheduler struct {
 	cpus   []runqueue
 	tasks  map[int]*Task // every thread, by pid
 	pids   []int         // sorted, so that every walk over tasks is deterministic
-	events eventQueue
-	seq    uint64 // orders events and enqueues
+	timers *timer.Queue // the kernel's: the scheduler posts its events there
+	kinds  [nrEventKinds]timer.Kind
+	seq    uint64 // orders enqueues
 	tun    tunables
 
 	pidAlloc      pidAllocator
@@ -88,8 +90,10 @@ func (s *Scheduler) setBurst(t *Task, burst uint64, now uint64) {
 }
 
 // New returns a scheduler for nrCPUs CPUs with no tasks. rng is the
-// kernel's random source, which workloads draw from.
-func New(clk *clock.Clock, mem *mm.Memory, rng *rand.Rand, nrCPUs int) *Scheduler {
+// kernel's random source, which workloads draw from; timers is the
+// kernel's event queue, which runs the scheduler's events. The kernel's
+// tick calls Tick.
+func New(clk *clock.Clock, mem *mm.Memory, rng *rand.Rand, timers *timer.Queue, nrCPUs int) *Scheduler {
 	s := &Scheduler{
 		clk:   clk,
 		mem:   mem,
@@ -103,34 +107,8 @@ func New(clk *clock.Clock, mem *mm.Memory, rng *rand.Rand, nrCPUs int) *Schedule
 	}
 	s.pidAlloc = pidAllocator{max: PidMaxDefault, inUse: func(pid int) bool { return s.tasks[pid] != nil }}
 	s.load.nextSample = loadFreq(clk.HZ())
+	s.registerEvents(timers)
 	return s
-}
-
-// RunTo runs every event and tick up to time end, in time order: the
-// events due up to a tick, then onTick (what else the timer interrupt
-// does, given the tick's number and time), then the scheduler tick. At
-// the end every CPU's time is accounted up to end.
-func (s *Scheduler) RunTo(end uint64, onTick func(n, at uint64)) {
-	for {
-		n := s.clk.Ticks() + 1
-		at := s.clk.TickTime(n)
-		if at > end {
-			break
-		}
-		s.RunUntil(at)
-		if err := s.clk.Set(at); err != nil {
-			panic(err) // ticks only move forward
-		}
-		if onTick != nil {
-			onTick(n, at)
-		}
-		s.Tick(at)
-	}
-	s.RunUntil(end)
-	if err := s.clk.Set(end); err != nil {
-		panic(err)
-	}
-	s.SyncTo(end)
 }
 
 // Tick is the scheduler tick on every CPU at time now (scheduler_tick):

@@ -10,11 +10,13 @@ import (
 	"ksim/kernelsim/clock"
 	"ksim/kernelsim/cpu"
 	"ksim/kernelsim/mm"
+	"ksim/kernelsim/timer"
 )
 
 type machine struct {
-	s   *Scheduler
-	clk *clock.Clock
+	s      *Scheduler
+	clk    *clock.Clock
+	timers *timer.Queue
 }
 
 func newMachine(t *testing.T, hz, cpus int) *machine {
@@ -24,11 +26,22 @@ func newMachine(t *testing.T, hz, cpus int) *machine {
 	rng := rand.New(rand.NewPCG(1, 2))
 	mem, err := mm.New(mm.Config{MemBytes: 1 << 30, Nodes: 1}, rng)
 	require.NoError(t, err)
-	return &machine{s: New(clk, mem, rng, cpus), clk: clk}
+	q := timer.New(clk)
+	m := &machine{s: New(clk, mem, rng, q, cpus), clk: clk, timers: q}
+	q.Tick(func(_, at uint64) { m.s.Tick(at) })
+	return m
 }
 
-// run advances the machine by ns.
-func (m *machine) run(ns uint64) { m.s.RunTo(m.clk.Now()+ns, nil) }
+// run advances the machine by ns, as the kernel does: every event due,
+// the ticks among them, then every CPU's time accounted.
+func (m *machine) run(ns uint64) {
+	end := m.clk.Now() + ns
+	m.timers.RunUntil(end)
+	if err := m.clk.Set(end); err != nil {
+		panic(err)
+	}
+	m.s.SyncTo(end)
+}
 
 func (m *machine) runTicks(n int) {
 	for range n {

@@ -4,10 +4,11 @@
 // scheduling classes, load balancing, CPU time accounting
 // (kernel/sched/cputime.c) and the load average (kernel/sched/loadavg.c).
 //
-// Time moves by events: a task's CPU burst ends, a sleeper wakes, a
-// lifetime runs out; and by the scheduler tick at CONFIG_HZ, which
-// preempts, balances and samples the load. Between events a CPU runs its
-// current task, so CPU time is charged exactly, in ns.
+// Time moves by events on the kernel's timer queue: a task's CPU burst
+// ends, a sleeper wakes, a lifetime runs out; and by the scheduler tick
+// at CONFIG_HZ, which the kernel's tick calls to preempt, balance and
+// sample the load. Between events a CPU runs its current task, so CPU
+// time is charged exactly, in ns.
 package sched
 
 import (
