@@ -31,7 +31,7 @@ func (f *kmsgFile) Attr() kernfs.Attr { return kernfs.Attr{Mode: 0o644} }
 // Open implements kernfs.File: a reader starts at the oldest record held.
 func (f *kmsgFile) Open(*kernfs.Caller, int) (kernfs.Handle, error) {
 	h := &kmsgReader{k: f.k}
-	_ = f.k.Do(func() error { h.seq = f.k.Log.FirstSeq(); return nil })
+	h.seq = kernelsim.Get(f.k, func(m *kernelsim.Machine) uint64 { return m.Log.FirstSeq() })
 	return h, nil
 }
 
@@ -45,10 +45,10 @@ type kmsgReader struct {
 // reading resumes at the oldest record.
 func (h *kmsgReader) Read(_ *kernfs.Caller, dst []byte, _ int64) (int, error) {
 	var line []byte
-	err := h.k.Do(func() error {
-		rec, ok, err := h.k.Log.Read(h.seq)
+	err := kernelsim.Get(h.k, func(m *kernelsim.Machine) error {
+		rec, ok, err := m.Log.Read(h.seq)
 		if err != nil {
-			h.seq = h.k.Log.FirstSeq()
+			h.seq = m.Log.FirstSeq()
 			return syscall.EPIPE
 		}
 		if !ok {
@@ -91,13 +91,13 @@ func formatRecord(r *printk.Record) []byte {
 // Write adds one record, as devkmsg_write: a leading "<N>" gives the
 // level (N & 7) and, when N has one, the facility; without it the record
 // is at the default message level. Userspace records default to LOG_USER.
-func (h *kmsgReader) Write(_ *kernfs.Caller, data []byte, _ int64) (int, error) {
+func (h *kmsgReader) Write(c *kernfs.Caller, data []byte, _ int64) (int, error) {
 	if len(data) > recordMax {
-		return 0, syscall.EINVAL
+		return 0, fmt.Errorf("a record of %d bytes: at most %d: %w", len(data), recordMax, syscall.EINVAL)
 	}
 	text := string(data)
-	err := h.k.Do(func() error {
-		level, facility := h.k.Log.Levels().DefaultMessage, printk.FacilityUser
+	err := h.k.Write(c.Context(), func(m *kernelsim.Machine) error {
+		level, facility := m.Log.Levels().DefaultMessage, printk.FacilityUser
 		if strings.HasPrefix(text, "<") {
 			if end := strings.IndexByte(text, '>'); end > 1 {
 				if u, err := strconv.ParseUint(text[1:end], 10, 32); err == nil {
@@ -109,10 +109,13 @@ func (h *kmsgReader) Write(_ *kernfs.Caller, data []byte, _ int64) (int, error) 
 				}
 			}
 		}
-		h.k.Log.Append(facility, level, text)
+		m.Log.Append(facility, level, text)
 		return nil
 	})
-	return len(data), err
+	if err != nil {
+		return 0, err
+	}
+	return len(data), nil
 }
 
 // Seek is devkmsg_llseek: only offset 0; SEEK_SET goes to the oldest
@@ -121,14 +124,14 @@ func (h *kmsgReader) Seek(_ *kernfs.Caller, off int64, whence int) (int64, error
 	if off != 0 {
 		return 0, syscall.ESPIPE
 	}
-	return 0, h.k.Do(func() error {
+	return 0, kernelsim.Get(h.k, func(m *kernelsim.Machine) error {
 		switch whence {
 		case io.SeekStart:
-			h.seq = h.k.Log.FirstSeq()
+			h.seq = m.Log.FirstSeq()
 		case seekData:
-			h.seq = h.k.Log.ClearSeq()
+			h.seq = m.Log.ClearSeq()
 		case io.SeekEnd:
-			h.seq = h.k.Log.NextSeq()
+			h.seq = m.Log.NextSeq()
 		default:
 			return syscall.EINVAL
 		}

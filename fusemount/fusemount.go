@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,18 +33,23 @@ type Options struct {
 	// Log receives a line for each refused write, with its reason: the
 	// caller gets only the errno, as on Linux. Nil logs nothing.
 	Log *slog.Logger
+	// Outbox carries the tree's changes; the server tells the host's
+	// caches about them from a goroutine of its own. Nil: none change.
+	Outbox *kernfs.Outbox
 }
 
 // cacheFor is how long the kernel may keep entries and attributes of a
-// static table; dynamic directories (/proc itself, per-task ones) are
-// never cached, because what a name means there changes with the caller
-// and with time.
+// directory that caches entries (kernfs.EntryCacher: static tables, and
+// tables whose view posts their changes to the outbox); dynamic
+// directories (/proc itself, per-task ones) are never cached, because
+// what a name means there changes with the caller and with time.
 const cacheFor = time.Second
 
 // Server is a mounted tree.
 type Server struct {
 	dir    string
 	server *fuse.Server
+	outbox *kernfs.Outbox
 }
 
 // Mount serves root at dir. A stale mount left at dir by a killed server
@@ -55,7 +61,7 @@ func Mount(dir string, root kernfs.Dir, opt Options) (*Server, error) {
 	if err := DetachStale(dir); err != nil {
 		return nil, err
 	}
-	s := &state{timeNs: opt.TimeNs, log: opt.Log}
+	s := &state{timeNs: opt.TimeNs, log: opt.Log, outbox: opt.Outbox, dirs: map[kernfs.Dir]*gofs.Inode{}}
 	rootNode := &rootNode{node: node{s: s, kn: root, cacheable: true}, pid: os.Getpid()}
 	mo := fuse.MountOptions{
 		AllowOther:  opt.AllowOther,
@@ -80,11 +86,20 @@ func Mount(dir string, root kernfs.Dir, opt Options) (*Server, error) {
 		}
 		return nil, fmt.Errorf("mount %s: %s", dir, msg)
 	}
-	return &Server{dir: dir, server: srv}, nil
+	if opt.Outbox != nil {
+		s.dirs[root] = rootNode.EmbeddedInode()
+		go opt.Outbox.Serve(s.deliver)
+	}
+	return &Server{dir: dir, server: srv, outbox: opt.Outbox}, nil
 }
 
 // Wait blocks until the file system is unmounted.
-func (s *Server) Wait() { s.server.Wait() }
+func (s *Server) Wait() {
+	s.server.Wait()
+	if s.outbox != nil {
+		s.outbox.Close()
+	}
+}
 
 // Unmount detaches the mount and returns once the server has stopped
 // serving it. A busy mount is detached lazily (MNT_DETACH) and
@@ -108,6 +123,49 @@ func (s *Server) Unmount() error {
 type state struct {
 	timeNs int64
 	log    *slog.Logger
+	outbox *kernfs.Outbox
+
+	// dirs are the inodes of directories whose entries the host caches,
+	// for the outbox's changes to find; they go when the host forgets them.
+	mu   sync.Mutex
+	dirs map[kernfs.Dir]*gofs.Inode
+}
+
+// deliver tells the host's kernel that an entry changed
+// (FUSE_NOTIFY_INVAL_ENTRY). It runs on the outbox's goroutine, never in
+// a request handler or under a lock: the host may have to wait for a
+// request of ours to finish before it can drop the entry.
+func (s *state) deliver(c kernfs.Change) {
+	s.mu.Lock()
+	in := s.dirs[c.Dir]
+	s.mu.Unlock()
+	if in == nil {
+		return // the host holds nothing of it
+	}
+	// ENOENT: the host had no entry by that name; nothing to drop.
+	if errno := in.NotifyEntry(c.Name); errno != 0 && errno != syscall.ENOENT && s.log != nil {
+		s.log.Warn("notify entry", "dir", in.Path(nil), "name", c.Name, "errno", unix.ErrnoName(errno))
+	}
+}
+
+// remember records the inode of a directory whose entries the host caches.
+func (s *state) remember(n *node) {
+	if dir, ok := n.kn.(kernfs.EntryCacher); ok && dir.CachesEntries() && s.outbox != nil {
+		s.mu.Lock()
+		s.dirs[dir] = n.EmbeddedInode()
+		s.mu.Unlock()
+	}
+}
+
+// OnForget implements gofs.NodeOnForgetter: the host has dropped the inode.
+func (n *node) OnForget() {
+	if dir, ok := n.kn.(kernfs.Dir); ok {
+		n.s.mu.Lock()
+		if n.s.dirs[dir] == n.EmbeddedInode() {
+			delete(n.s.dirs, dir)
+		}
+		n.s.mu.Unlock()
+	}
 }
 
 // refused logs a write the tree refused, with the reason Linux would keep
@@ -121,7 +179,11 @@ func (s *state) refused(ctx context.Context, n *node, op string, err error) {
 	if c, ok := fuse.FromContext(ctx); ok {
 		pid = int(c.Pid)
 	}
-	s.log.Warn(op+" refused", "file", n.Path(nil), "errno", unix.ErrnoName(errno), "reason", reason(err, errno), "pid", pid)
+	what := op + " refused"
+	if errno == syscall.EINTR {
+		what = op + " interrupted" // the writer gave up waiting: nothing was refused
+	}
+	s.log.Warn(what, "file", n.Path(nil), "errno", unix.ErrnoName(errno), "reason", reason(err, errno), "pid", pid)
 }
 
 // reason is an error's text without the errno's own words at its end.
@@ -159,7 +221,7 @@ type node struct {
 	s  *state
 	kn kernfs.Node
 	// cacheable says the kernel may cache this node's entry and attributes:
-	// its parent is a static table.
+	// its parent caches entries (kernfs.EntryCacher).
 	cacheable bool
 }
 
@@ -239,7 +301,9 @@ func caller(ctx context.Context) *kernfs.Caller {
 		return kernfs.NewCaller(0, 0, kernfs.Identity{})
 	}
 	pid := int(c.Pid)
-	return kernfs.NewLazyCaller(c.Uid, c.Gid, pid, func() kernfs.Identity { return identify(pid) })
+	kc := kernfs.NewLazyCaller(c.Uid, c.Gid, pid, func() kernfs.Identity { return identify(pid) })
+	kc.Ctx = ctx
+	return kc
 }
 
 // ino gives a node a stable inode number from where it is and which
@@ -289,11 +353,13 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*go
 	if err != nil {
 		return nil, kernfs.Errno(err)
 	}
-	_, static := n.kn.(*kernfs.StaticDir)
+	parent, ok := n.kn.(kernfs.EntryCacher)
+	cacheable := ok && parent.CachesEntries()
 	gen := generation(kn)
 	id := gofs.StableAttr{Mode: typeBits(kn), Ino: ino(n.StableAttr().Ino, name, gen), Gen: gen}
-	child := n.NewInode(ctx, &node{s: n.s, kn: kn, cacheable: static}, id)
+	child := n.NewInode(ctx, &node{s: n.s, kn: kn, cacheable: cacheable}, id)
 	cn := child.Operations().(*node)
+	n.s.remember(cn)
 	cn.fillAttr(&out.Attr)
 	out.SetEntryTimeout(cn.timeout())
 	out.SetAttrTimeout(cn.timeout())
@@ -408,6 +474,9 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadRes
 // Write implements gofs.FileWriter.
 func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	k, err := h.h.Write(caller(ctx), data, off)
+	// What the write changed leaves the host's caches before it returns, so
+	// a script that writes and then looks never sees the old entries.
+	_ = h.n.s.outbox.Flush(ctx)
 	if err != nil {
 		h.n.s.refused(ctx, h.n, "write", err)
 		return 0, kernfs.Errno(err)

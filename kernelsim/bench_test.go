@@ -1,7 +1,9 @@
 package kernelsim
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"ksim/kernelsim/clock"
 )
@@ -16,7 +18,7 @@ func BenchmarkAdvanceOneSecond(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		if err := k.Advance(1000); err != nil {
+		if err := k.Advance(context.Background(), 1000); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -43,7 +45,7 @@ func BenchmarkBoot16TiB(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := k.Advance(1000); err != nil {
+		if err := k.Advance(context.Background(), 1000); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -60,8 +62,43 @@ func BenchmarkBootMaxCPUs(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := k.Advance(1000); err != nil {
+		if err := k.Advance(context.Background(), 1000); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkReadDuringAdvance reads the clock in a loop while a 64-CPU
+// machine advances 10 simulated minutes, and reports the longest a read
+// waited: about a slice, however long the advance.
+func BenchmarkReadDuringAdvance(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.Clock, cfg.CPUs, cfg.NUMANodes, cfg.MemBytes = clock.Manual, 64, 2, 64<<30
+	k, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var worst time.Duration
+	reads := 0
+	b.ResetTimer()
+	for range b.N {
+		done := make(chan error, 1)
+		go func() { done <- k.Advance(context.Background(), 600_000) }()
+		for running := true; running; {
+			select {
+			case err := <-done:
+				if err != nil {
+					b.Fatal(err)
+				}
+				running = false
+			default:
+				start := time.Now()
+				Get(k, func(m *Machine) uint64 { return m.Clock.Now() })
+				worst = max(worst, time.Since(start))
+				reads++
+			}
+		}
+	}
+	b.ReportMetric(float64(worst.Microseconds())/1000, "max-read-ms")
+	b.ReportMetric(float64(reads)/float64(b.N), "reads/advance")
 }

@@ -94,15 +94,15 @@ var lateKthreads = []kthread{
 
 // startKthreads creates pid 1 (kernel_init, later systemd) and pid 2
 // (kthreadd) with parent 0, then kthreadd's children.
-func (k *Kernel) startKthreads() error {
-	init, err := k.spawnProcess(initProcess, 0)
+func (m *Machine) startKthreads() error {
+	init, err := m.spawnProcess(initProcess, 0)
 	if err != nil {
 		return err
 	}
 	if init.Pid != 1 {
 		return fmt.Errorf("init got pid %d", init.Pid)
 	}
-	kthreadd, err := k.Sched.Spawn(sched.Spec{
+	kthreadd, err := m.Sched.Spawn(sched.Spec{
 		Comm: "kthreadd", PPid: 0, Flags: kthreadFlags, Wchan: "kthreadd", Cgroup: "/",
 		Profile: sched.Profile{SharePPM: 20, BurstNs: 20_000, Bursty: true}, LoginUID: noLoginUID,
 	})
@@ -111,31 +111,31 @@ func (k *Kernel) startKthreads() error {
 	}
 	kthreadd.ExitSignal = 0 // started by kernel_thread without SIGCHLD (init/main.c rest_init)
 	for _, kt := range earlyKthreads {
-		if err := k.spawnKthread(kt, 0); err != nil {
+		if err := m.spawnKthread(kt, 0); err != nil {
 			return err
 		}
 	}
-	for cpu := 1; cpu < k.CPUs.Possible(); cpu++ {
+	for cpu := 1; cpu < m.CPUs.Possible(); cpu++ {
 		for _, kt := range secondaryCPUKthreads {
-			if err := k.spawnKthread(kt, cpu); err != nil {
+			if err := m.spawnKthread(kt, cpu); err != nil {
 				return err
 			}
 		}
 	}
 	for _, kt := range lateKthreads {
 		if kt.perNode {
-			for node := range k.CPUs.Nodes() {
-				if err := k.spawnKthread(kt, node); err != nil {
+			for node := range m.CPUs.Nodes() {
+				if err := m.spawnKthread(kt, node); err != nil {
 					return err
 				}
 				if strings.HasPrefix(kt.name, "kswapd") {
-					k.kswapdPids = append(k.kswapdPids, k.Sched.LastPid())
+					m.kswapdPids = append(m.kswapdPids, m.Sched.LastPid())
 				}
 			}
 			continue
 		}
 		// Unbound workers are numbered per pool; their pool id is twice the CPUs.
-		if err := k.spawnKthread(kt, 2*k.CPUs.Possible()); err != nil {
+		if err := m.spawnKthread(kt, 2*m.CPUs.Possible()); err != nil {
 			return err
 		}
 	}
@@ -172,7 +172,7 @@ func kthreadWchan(name string) string {
 	return "kthread_worker_fn"
 }
 
-func (k *Kernel) spawnKthread(kt kthread, n int) error {
+func (m *Machine) spawnKthread(kt kthread, n int) error {
 	name := kt.name
 	if strings.Contains(name, "%d") {
 		name = fmt.Sprintf(name, n)
@@ -184,9 +184,9 @@ func (k *Kernel) spawnKthread(kt kthread, n int) error {
 		allowed = cpu.MaskOf(n)
 		flags |= sched.PFNoSetAffinity
 	case kt.perNode:
-		allowed = cpu.MaskOf(k.CPUs.NodeCPUs(n)...)
+		allowed = cpu.MaskOf(m.CPUs.NodeCPUs(n)...)
 	}
-	t, err := k.Sched.Spawn(sched.Spec{
+	t, err := m.Sched.Spawn(sched.Spec{
 		Comm: name, PPid: 2, Flags: flags, Nice: kt.nice, Policy: kt.policy, RTPriority: kt.rtPrio,
 		Allowed: allowed, IdleWorker: kt.idle == sched.Idle, Wchan: kthreadWchan(name), Cgroup: "/",
 		LoginUID: noLoginUID,
@@ -196,14 +196,14 @@ func (k *Kernel) spawnKthread(kt kthread, n int) error {
 		return fmt.Errorf("kthread %s: %w", name, err)
 	}
 	if kt.perCPU {
-		if k.perCPUKthreads == nil {
-			k.perCPUKthreads = make([][]int, k.CPUs.Possible())
-			k.ksoftirqdPids = make([]int, k.CPUs.Possible())
+		if m.perCPUKthreads == nil {
+			m.perCPUKthreads = make([][]int, m.CPUs.Possible())
+			m.ksoftirqdPids = make([]int, m.CPUs.Possible())
 		}
-		k.perCPUKthreads[n] = append(k.perCPUKthreads[n], t.Pid)
+		m.perCPUKthreads[n] = append(m.perCPUKthreads[n], t.Pid)
 		if strings.HasPrefix(name, "ksoftirqd/") {
-			k.ksoftirqdPids[n] = t.Pid
-			k.Sched.MarkSoftirqThread(t.Pid)
+			m.ksoftirqdPids[n] = t.Pid
+			m.Sched.MarkSoftirqThread(t.Pid)
 		}
 	}
 	return nil
@@ -303,24 +303,24 @@ var bootProcesses = []process{
 // startUserland runs what systemd starts at boot. Short-lived helpers
 // (generators, udev workers, ssh key checks) come and go first, so the
 // daemons' pids are where a real boot leaves them.
-func (k *Kernel) startUserland() error {
-	if err := k.Sched.BurnPids(120 + k.rng.IntN(100)); err != nil {
+func (m *Machine) startUserland() error {
+	if err := m.Sched.BurnPids(120 + m.rng.IntN(100)); err != nil {
 		return err
 	}
 	for i, p := range bootProcesses {
 		if i > 0 {
-			if err := k.Sched.BurnPids(k.rng.IntN(12)); err != nil {
+			if err := m.Sched.BurnPids(m.rng.IntN(12)); err != nil {
 				return err
 			}
 		}
-		parent := k.lastByComm(p.parent)
+		parent := m.lastByComm(p.parent)
 		if parent == 0 {
 			return fmt.Errorf("%s: no parent %s", p.comm, p.parent)
 		}
-		if _, err := k.spawnProcess(p, parent); err != nil {
+		if _, err := m.spawnProcess(p, parent); err != nil {
 			return err
 		}
-		k.runTo(k.Clock.Now() + (20+k.rng.Uint64N(80))*ms)
+		m.runTo(m.Clock.Now() + (20+m.rng.Uint64N(80))*ms)
 	}
 	return nil
 }
@@ -328,8 +328,8 @@ func (k *Kernel) startUserland() error {
 // bootFds is a daemon's file table: standard streams on /dev/null (or its
 // terminal), the journal's stream socket for services, and a listening
 // socket or epoll instance where the daemon has one.
-func (k *Kernel) bootFds(p process) []sched.OpenFile {
-	k.nextInode++
+func (m *Machine) bootFds(p process) []sched.OpenFile {
+	m.nextInode++
 	std := "/dev/null"
 	switch p.tty {
 	case pts0:
@@ -340,7 +340,7 @@ func (k *Kernel) bootFds(p process) []sched.OpenFile {
 	const rdwr = 0o2 // O_RDWR; 0o100000 is O_LARGEFILE, 0o2000000 O_CLOEXEC
 	fds := []sched.OpenFile{{Fd: 0, Path: std, Flags: 0o100000 | rdwr}, {Fd: 1, Path: std, Flags: 0o100000 | rdwr}, {Fd: 2, Path: std, Flags: 0o100000 | rdwr}}
 	if p.tty == 0 && p.comm != "systemd" {
-		sock := k.nextInode + 20000
+		sock := m.nextInode + 20000
 		fds[1] = sched.OpenFile{Fd: 1, Path: fmt.Sprintf("socket:[%d]", sock), Flags: rdwr, Inode: sock}
 		fds[2] = sched.OpenFile{Fd: 2, Path: fmt.Sprintf("socket:[%d]", sock), Flags: rdwr, Inode: sock}
 	}
@@ -348,26 +348,26 @@ func (k *Kernel) bootFds(p process) []sched.OpenFile {
 		fds = append(fds, sched.OpenFile{Fd: 3, Path: "anon_inode:[eventpoll]", Flags: 0o2000002})
 	}
 	if p.comm == "sshd" || p.comm == "dbus-daemon" {
-		sock := k.nextInode + 30000
+		sock := m.nextInode + 30000
 		fds = append(fds, sched.OpenFile{Fd: len(fds), Path: fmt.Sprintf("socket:[%d]", sock), Flags: 0o2000002, Inode: sock})
 	}
 	return fds
 }
 
 // lastByComm finds the newest process with a name.
-func (k *Kernel) lastByComm(comm string) int {
-	pids := k.Sched.Tgids()
+func (m *Machine) lastByComm(comm string) int {
+	pids := m.Sched.Tgids()
 	for i := len(pids) - 1; i >= 0; i-- {
-		if k.Sched.Task(pids[i]).Comm == comm {
+		if m.Sched.Task(pids[i]).Comm == comm {
 			return pids[i]
 		}
 	}
 	return 0
 }
 
-func (k *Kernel) spawnProcess(p process, ppid int) (*sched.Task, error) {
+func (m *Machine) spawnProcess(p process, ppid int) (*sched.Task, error) {
 	p.image.Path = p.exe
-	as, err := k.Mem.NewAddressSpace(p.image, k.rng)
+	as, err := m.Mem.NewAddressSpace(p.image, m.rng)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.comm, err)
 	}
@@ -392,15 +392,15 @@ func (k *Kernel) spawnProcess(p process, ppid int) (*sched.Task, error) {
 		env = []string{"USER=root", "LOGNAME=root", "HOME=/root", "SHELL=/bin/bash", "TERM=xterm-256color",
 			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "SSH_TTY=/dev/pts/0"}
 	}
-	t, err := k.Sched.Spawn(sched.Spec{
+	t, err := m.Sched.Spawn(sched.Spec{
 		Comm: p.comm, Exe: p.exe, Cmdline: p.cmdline, Environ: env, PPid: ppid, Creds: sched.UserCreds(p.uid, p.gid),
 		Flags: flags, NewSession: p.newSession || ppid == 0, TTY: p.tty, MM: as,
 		Ignored: ignored, Caught: caught, Wchan: p.wchan, Cgroup: p.cgroup, LoginUID: loginUID, SessionID: sessionID,
-		Fds:     k.bootFds(p),
+		Fds:     m.bootFds(p),
 		Profile: sched.Profile{SharePPM: p.sharePPM, SystemPPM: p.systemPPM, BurstNs: burstFor(p.sharePPM, p.wakeups), Bursty: true},
 	})
 	if err != nil {
-		k.Mem.ReleaseAddressSpace(as)
+		m.Mem.ReleaseAddressSpace(as)
 		return nil, err
 	}
 	return t, nil

@@ -20,33 +20,34 @@ var ErrNoDevice = errors.New("no such device")
 // a CPU down (its per-CPU threads park, its tasks and interrupts move
 // elsewhere, its ticks stop) or brings it back. The boot CPU and the last
 // online CPU cannot go down. Writing the state a CPU is in does nothing.
-// Callers hold the lock (inside Do).
-func (k *Kernel) SetCPUOnline(c int, on bool) error {
-	if c < 0 || c >= k.CPUs.Possible() {
+// Observers hear of each change.
+func (m *Machine) SetCPUOnline(c int, on bool) error {
+	if c < 0 || c >= m.CPUs.Possible() {
 		return fmt.Errorf("cpu%d: %w", c, ErrNoDevice)
 	}
-	if on == k.CPUs.Online(c) {
+	if on == m.CPUs.Online(c) {
 		return nil
 	}
-	now := k.Clock.Now()
+	now := m.Clock.Now()
 	if on {
-		k.CPUs.SetOnline(c, true)
-		k.Sched.OnlineCPU(c, now)
-		k.IRQ.CPUOnline(c)
+		m.CPUs.SetOnline(c, true)
+		m.Sched.OnlineCPU(c, now)
+		m.IRQ.CPUOnline(c)
 		home := cpu.MaskOf(c)
-		for _, pid := range k.perCPUKthreads[c] {
-			k.Sched.Unpark(pid, now)
-			k.Sched.SetKernelAffinity(pid, home, now)
+		for _, pid := range m.perCPUKthreads[c] {
+			m.Sched.Unpark(pid, now)
+			m.Sched.SetKernelAffinity(pid, home, now)
 		}
-		t := k.CPUs.Topology(c)
-		k.Log.Printk(printk.Info, "smpboot: Booting Node %d Processor %d APIC 0x%x", k.CPUs.Node(c), c, t.APICID)
+		t := m.CPUs.Topology(c)
+		m.Log.Printk(printk.Info, "smpboot: Booting Node %d Processor %d APIC 0x%x", m.CPUs.Node(c), c, t.APICID)
+		m.changed(Change{Kind: CPUOnline, CPU: c})
 		return nil
 	}
 	if c == 0 {
 		return fmt.Errorf("cpu0: the boot CPU cannot go offline: %w", ErrBusy)
 	}
 	// Per-CPU threads first, as the smpboot and workqueue hotplug callbacks run before the CPU dies.
-	online := cpu.MaskOf(k.CPUs.OnlineList()...)
+	online := cpu.MaskOf(m.CPUs.OnlineList()...)
 	if len(online.List()) == 1 {
 		return fmt.Errorf("cpu%d: %w: %w", c, sched.ErrLastCPU, ErrBusy)
 	}
@@ -56,24 +57,25 @@ func (k *Kernel) SetCPUOnline(c int, on bool) error {
 			rest.Set(o)
 		}
 	}
-	for _, pid := range k.perCPUKthreads[c] {
-		if t := k.Sched.Task(pid); t != nil && parksWithCPU(t.ProcName()) {
-			k.Sched.Park(pid, now)
+	for _, pid := range m.perCPUKthreads[c] {
+		if t := m.Sched.Task(pid); t != nil && parksWithCPU(t.ProcName()) {
+			m.Sched.Park(pid, now)
 		} else {
-			k.Sched.SetKernelAffinity(pid, rest, now) // an unbound worker until the CPU returns
+			m.Sched.SetKernelAffinity(pid, rest, now) // an unbound worker until the CPU returns
 		}
 	}
-	broken, err := k.Sched.OfflineCPU(c, now)
+	broken, err := m.Sched.OfflineCPU(c, now)
 	if err != nil {
 		return fmt.Errorf("cpu%d: %w: %w", c, err, ErrBusy)
 	}
-	k.CPUs.SetOnline(c, false)
-	k.IRQ.CPUOffline(c)
+	m.CPUs.SetOnline(c, false)
+	m.IRQ.CPUOffline(c)
 	for _, t := range broken {
 		// select_fallback_rq's printk_deferred has no level: the default, warning.
-		k.Log.Printk(printk.Warning, "process %d (%s) no longer affine to cpu%d", t.Pid, t.Comm, c)
+		m.Log.Printk(printk.Warning, "process %d (%s) no longer affine to cpu%d", t.Pid, t.Comm, c)
 	}
-	k.Log.Printk(printk.Info, "smpboot: CPU %d is now offline", c)
+	m.Log.Printk(printk.Info, "smpboot: CPU %d is now offline", c)
+	m.changed(Change{Kind: CPUOnline, CPU: c})
 	return nil
 }
 

@@ -12,7 +12,7 @@ import (
 )
 
 // nicQueue0 is the IRQ of eth0's first queue.
-func nicQueue0(t *testing.T, k *Kernel) *irq.Desc {
+func nicQueue0(t *testing.T, k *testKernel) *irq.Desc {
 	t.Helper()
 	for _, d := range k.IRQ.Descs() {
 		if len(d.Actions) == 1 && d.Actions[0] == "eth0-TxRx-0" {
@@ -23,7 +23,7 @@ func nicQueue0(t *testing.T, k *Kernel) *irq.Desc {
 	return nil
 }
 
-func counts(k *Kernel, d *irq.Desc) []uint64 {
+func counts(k *testKernel, d *irq.Desc) []uint64 {
 	out := make([]uint64, k.CPUs.Possible())
 	for c := range out {
 		out[c] = d.Count(c)

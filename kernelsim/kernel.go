@@ -1,7 +1,8 @@
-// Package kernelsim is the simulated Linux kernel: one Kernel value holds
-// the clock, the CPUs, memory, tasks, interrupts and the kernel log, and a
-// tick loop drives them. It knows nothing of FUSE; the views in procfs,
-// sysfs and devfs render its state and call its methods.
+// Package kernelsim is the simulated Linux kernel: a Machine holds the
+// clock, the CPUs, memory, tasks, interrupts and the kernel log, and one
+// timer queue drives them; a Kernel guards a Machine with its lock and
+// runs time forward in slices (lock.go). It knows nothing of FUSE; the
+// views in procfs, sysfs and devfs render its state and call its methods.
 //
 // Everything here is deterministic: one seeded random source, one
 // simulated clock, no host time except through Config.WallClock in
@@ -11,7 +12,6 @@ package kernelsim
 import (
 	"fmt"
 	"math/rand/v2"
-	"sync"
 
 	"ksim/kernelsim/clock"
 	"ksim/kernelsim/cpu"
@@ -22,23 +22,26 @@ import (
 	"ksim/kernelsim/timer"
 )
 
-// Kernel is one simulated machine. Its methods that touch state take the
-// kernel's lock; views read state inside Do.
-type Kernel struct {
-	mu  sync.Mutex
+// Machine is the simulated machine's state: the clock, the CPUs, memory,
+// tasks, interrupts and the kernel log, and the timer queue that drives
+// them. A Kernel hands it, under its lock, to the functions that Read,
+// Write and Get run: holding a *Machine is holding the lock, so keep it
+// only for the call.
+type Machine struct {
 	cfg Config
 	rng *rand.Rand
 
 	Clock *clock.Clock
 	// timers is the one queue of timed events: every subsystem's events
 	// and the tick run from it, in one order.
-	timers *timer.Queue
-	CPUs   *cpu.Set
-	Mem    *mm.Memory
-	Sched  *sched.Scheduler
-	IRQ    *irq.Interrupts
-	Log    *printk.Log
-	UTS    UTS
+	timers   *timer.Queue
+	tickKind timer.Kind
+	CPUs     *cpu.Set
+	Mem      *mm.Memory
+	Sched    *sched.Scheduler
+	IRQ      *irq.Interrupts
+	Log      *printk.Log
+	UTS      UTS
 
 	// Realtime driving: simulated time follows anchorSim + (wall - anchorWall) × speed.
 	mode       clock.Mode
@@ -58,6 +61,8 @@ type Kernel struct {
 	perCPUKthreads [][]int
 	// dropCachesQuiet is set once a drop_caches write asked for no more log (bit 4).
 	dropCachesQuiet bool
+	// observers are told of changes views may have to tell the host about.
+	observers []func(Change)
 }
 
 // UTS is the kernel's names (struct new_utsname) and build banner.
@@ -71,6 +76,15 @@ type UTS struct {
 // New boots a kernel: it lays out the machine, logs the boot and starts
 // the boot tasks, running the clock through the boot.
 func New(cfg Config) (*Kernel, error) {
+	m, err := boot(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return newKernel(m), nil
+}
+
+// boot builds a machine for cfg and boots it.
+func boot(cfg Config) (*Machine, error) {
 	if cfg.Hostname == "" {
 		cfg.Hostname = "ksim"
 	}
@@ -87,49 +101,49 @@ func New(cfg Config) (*Kernel, error) {
 			bootWall = cfg.WallClock()
 		}
 	}
-	k := &Kernel{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x6b73696d)), mode: cfg.Clock, speed: cfg.Speed}
+	m := &Machine{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x6b73696d)), mode: cfg.Clock, speed: cfg.Speed}
 	var err error
-	if k.Clock, err = clock.New(cfg.HZ, bootWall); err != nil {
+	if m.Clock, err = clock.New(cfg.HZ, bootWall); err != nil {
 		return nil, err
 	}
-	if k.CPUs, err = cpu.NewSet(cpu.XeonGold6230, cfg.CPUs, cfg.NUMANodes); err != nil {
+	if m.CPUs, err = cpu.NewSet(cpu.XeonGold6230, cfg.CPUs, cfg.NUMANodes); err != nil {
 		return nil, err
 	}
-	if k.Mem, err = mm.New(mm.Config{MemBytes: cfg.MemBytes, Nodes: cfg.NUMANodes, SwapBytes: cfg.SwapBytes}, k.rng); err != nil {
+	if m.Mem, err = mm.New(mm.Config{MemBytes: cfg.MemBytes, Nodes: cfg.NUMANodes, SwapBytes: cfg.SwapBytes}, m.rng); err != nil {
 		return nil, err
 	}
-	k.timers = timer.New(k.Clock)
-	k.Sched = sched.New(k.Clock, k.Mem, k.rng, k.timers, cfg.CPUs)
-	k.IRQ = irq.New(k.CPUs, cfg.HZ, irq.Hooks{
-		Charge: k.Sched.ChargeIRQ,
+	m.timers = timer.New(m.Clock)
+	m.Sched = sched.New(m.Clock, m.Mem, m.rng, m.timers, cfg.CPUs)
+	m.IRQ = irq.New(m.CPUs, cfg.HZ, irq.Hooks{
+		Charge: m.Sched.ChargeIRQ,
 		Ksoftirqd: func(c int, ns uint64) {
-			if c < len(k.ksoftirqdPids) {
-				k.Sched.Kick(k.ksoftirqdPids[c], ns)
+			if c < len(m.ksoftirqdPids) {
+				m.Sched.Kick(m.ksoftirqdPids[c], ns)
 			}
 		},
 	})
-	k.Sched.IPIHook = func(c int, kind sched.IPI) {
-		k.IRQ.SendIPI(c, [...]irq.IPI{
+	m.Sched.IPIHook = func(c int, kind sched.IPI) {
+		m.IRQ.SendIPI(c, [...]irq.IPI{
 			sched.IPIReschedule: irq.Reschedule, sched.IPIWakeup: irq.FunctionCall, sched.IPIFlushTLB: irq.TLBShootdown,
 		}[kind])
 	}
-	k.Log = printk.New(k.Clock, printk.DefaultBufLen, cfg.Console)
-	k.timers.Tick(k.tick)
-	k.UTS = defaultUTS(cfg.Hostname)
-	k.wireMemory()
-	if err := k.boot(); err != nil {
+	m.Log = printk.New(m.Clock, printk.DefaultBufLen, cfg.Console)
+	m.tickKind = m.timers.Tick(m.tick)
+	m.UTS = defaultUTS(cfg.Hostname)
+	m.wireMemory()
+	if err := m.boot(); err != nil {
 		return nil, fmt.Errorf("boot: %w", err)
 	}
 	// From here journald waits on /dev/kmsg: each record wakes it through an irq_work.
-	k.Log.WakeReaders = func() {
+	m.Log.WakeReaders = func() {
 		c := 0
-		if t := k.Sched.Current(); t != nil {
+		if t := m.Sched.Current(); t != nil {
 			c = t.CPU
 		}
-		k.IRQ.IRQWork(c)
+		m.IRQ.IRQWork(c)
 	}
-	k.anchorRealtime()
-	return k, nil
+	m.anchorRealtime()
+	return m, nil
 }
 
 func defaultUTS(hostname string) UTS {
@@ -146,22 +160,5 @@ func defaultUTS(hostname string) UTS {
 	}
 }
 
-// Do runs fn with the kernel locked, after bringing a realtime clock up to
-// the host's time. Views render and write inside it.
-func (k *Kernel) Do(fn func() error) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.catchUp()
-	return fn()
-}
-
-// Sync brings a realtime clock up to the host's time; a driver calls it
-// periodically so the machine lives while nobody looks.
-func (k *Kernel) Sync() {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.catchUp()
-}
-
-// RNG is the kernel's one random source. Callers hold the lock.
-func (k *Kernel) RNG() *rand.Rand { return k.rng }
+// RNG is the kernel's one random source.
+func (m *Machine) RNG() *rand.Rand { return m.rng }

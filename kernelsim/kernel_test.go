@@ -9,13 +9,13 @@ import (
 	"ksim/kernelsim/sched"
 )
 
-func manualKernel(t *testing.T) *Kernel {
+func manualKernel(t *testing.T) *testKernel {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Clock = clock.Manual
 	k, err := New(cfg)
 	require.NoError(t, err)
-	return k
+	return &testKernel{Kernel: k, Machine: k.m}
 }
 
 func TestBootTree(t *testing.T) {

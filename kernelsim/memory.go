@@ -18,22 +18,22 @@ const (
 
 // wireMemory connects memory to the tasks and the log: the OOM killer,
 // kswapd's wakeups, and the page cache that tasks' reads fill.
-func (k *Kernel) wireMemory() {
-	k.Mem.OOM = k.outOfMemory
-	k.Mem.WakeKswapd = func(node int) {
-		if node < len(k.kswapdPids) {
-			k.Sched.Kick(k.kswapdPids[node], 50_000)
+func (m *Machine) wireMemory() {
+	m.Mem.OOM = m.outOfMemory
+	m.Mem.WakeKswapd = func(node int) {
+		if node < len(m.kswapdPids) {
+			m.Sched.Kick(m.kswapdPids[node], 50_000)
 		}
 	}
-	k.Mem.LocalNode = func() int {
-		if t := k.Sched.Current(); t != nil {
-			return k.CPUs.Node(t.CPU)
+	m.Mem.LocalNode = func() int {
+		if t := m.Sched.Current(); t != nil {
+			return m.CPUs.Node(t.CPU)
 		}
 		return 0
 	}
-	k.Sched.ReadHook = func(t *sched.Task, pages uint64) {
-		k.Mem.AddPageCache(pages, k.CPUs.Node(t.CPU))
-		k.IRQ.DiskCompletions(t.CPU, (pages+readRequestPages-1)/readRequestPages)
+	m.Sched.ReadHook = func(t *sched.Task, pages uint64) {
+		m.Mem.AddPageCache(pages, m.CPUs.Node(t.CPU))
+		m.IRQ.DiskCompletions(t.CPU, (pages+readRequestPages-1)/readRequestPages)
 	}
 }
 
@@ -43,15 +43,15 @@ const readRequestPages = 32
 
 // memoryTick is what memory does on each timer tick: kswapd reclaims and
 // is charged for it; once a second the slab caches follow the tasks.
-func (k *Kernel) memoryTick(n uint64) {
-	tickNs := uint64(clock.NsecPerSec / k.Clock.HZ())
-	for node, freed := range k.Mem.KswapdTick(kswapdRate * tickNs / clock.NsecPerSec) {
-		if freed > 0 && node < len(k.kswapdPids) {
-			k.Sched.Kick(k.kswapdPids[node], freed*kswapdPageNs)
+func (m *Machine) memoryTick(n uint64) {
+	tickNs := uint64(clock.NsecPerSec / m.Clock.HZ())
+	for node, freed := range m.Mem.KswapdTick(kswapdRate * tickNs / clock.NsecPerSec) {
+		if freed > 0 && node < len(m.kswapdPids) {
+			m.Sched.Kick(m.kswapdPids[node], freed*kswapdPageNs)
 		}
 	}
-	if n%uint64(k.Clock.HZ()) == 0 {
-		k.updateSlabs()
+	if n%uint64(m.Clock.HZ()) == 0 {
+		m.updateSlabs()
 	}
 }
 
@@ -59,10 +59,10 @@ func (k *Kernel) memoryTick(n uint64) {
 // pid per thread; per process an mm_struct, signal and sighand structs, a
 // files table, a vm_area_struct per mapping and anon_vmas, a filp per
 // open file and a socket inode per socket.
-func (k *Kernel) updateSlabs() {
+func (m *Machine) updateSlabs() {
 	var threads, procs, vmas, files, sockets uint64
-	for _, pid := range k.Sched.Pids() {
-		t := k.Sched.Task(pid)
+	for _, pid := range m.Sched.Pids() {
+		t := m.Sched.Task(pid)
 		threads++
 		p := t.Process()
 		if !t.IsLeader() || p.Exited() {
@@ -80,8 +80,8 @@ func (k *Kernel) updateSlabs() {
 		}
 	}
 	set := func(name string, n uint64) {
-		if c := k.Mem.SlabCache(name); c != nil {
-			_ = k.Mem.SetObjects(c, n) // a cache that cannot grow waits for the next second
+		if c := m.Mem.SlabCache(name); c != nil {
+			_ = m.Mem.SetObjects(c, n) // a cache that cannot grow waits for the next second
 		}
 	}
 	set("task_struct", threads)
@@ -100,12 +100,12 @@ func (k *Kernel) updateSlabs() {
 
 // DropCaches is a write to vm.drop_caches by the process comm[pid]: it
 // logs the write as fs/drop_caches.c does, unless bit 4 asks for quiet.
-func (k *Kernel) DropCaches(mode int, comm string, pid int) {
-	k.Mem.DropCaches(mode)
-	if mode&4 == 0 && !k.dropCachesQuiet {
-		k.Log.Printk(printk.Info, "%s (%d): drop_caches: %d", comm, pid, mode)
+func (m *Machine) DropCaches(mode int, comm string, pid int) {
+	m.Mem.DropCaches(mode)
+	if mode&4 == 0 && !m.dropCachesQuiet {
+		m.Log.Printk(printk.Info, "%s (%d): drop_caches: %d", comm, pid, mode)
 	}
-	k.dropCachesQuiet = k.dropCachesQuiet || mode&4 != 0
+	m.dropCachesQuiet = m.dropCachesQuiet || mode&4 != 0
 }
 
 // Memory failure errors with their errno, for the views.
@@ -119,32 +119,32 @@ var (
 // OfflinePage is a write of a physical address to soft_offline_page
 // (soft) or hard_offline_page: memory takes the frame out of use, the
 // log says what happened, and a process that lost memory gets SIGBUS.
-func (k *Kernel) OfflinePage(addr uint64, soft bool) error {
+func (m *Machine) OfflinePage(addr uint64, soft bool) error {
 	pfn := addr >> mm.PageShift
 	var r mm.FailureResult
 	var err error
 	if soft {
-		r, err = k.Mem.SoftOffline(pfn)
+		r, err = m.Mem.SoftOffline(pfn)
 	} else {
-		r, err = k.Mem.HardOffline(pfn)
+		r, err = m.Mem.HardOffline(pfn)
 	}
 	if r.SigbusAS != 0 {
-		if t := k.taskOfAddressSpace(r.SigbusAS); t != nil {
-			k.Log.Printk(printk.Err, "Memory failure: %#x: Sending SIGBUS to %s:%d due to hardware memory corruption",
+		if t := m.taskOfAddressSpace(r.SigbusAS); t != nil {
+			m.Log.Printk(printk.Err, "Memory failure: %#x: Sending SIGBUS to %s:%d due to hardware memory corruption",
 				pfn, t.Comm, t.Pid)
-			k.Sched.Signal(t, sched.SIGBUS)
+			m.Sched.Signal(t, sched.SIGBUS)
 		}
 	}
 	for _, l := range r.Log {
-		k.Log.Printk(l.Level, "%s", l.Text)
+		m.Log.Printk(l.Level, "%s", l.Text)
 	}
 	return err
 }
 
 // taskOfAddressSpace finds the process using an address space.
-func (k *Kernel) taskOfAddressSpace(id uint64) *sched.Task {
-	for _, pid := range k.Sched.Tgids() {
-		t := k.Sched.Task(pid)
+func (m *Machine) taskOfAddressSpace(id uint64) *sched.Task {
+	for _, pid := range m.Sched.Tgids() {
+		t := m.Sched.Task(pid)
 		if mm := t.Process().MM; mm != nil && mm.ID() == id {
 			return t
 		}
@@ -154,18 +154,18 @@ func (k *Kernel) taskOfAddressSpace(id uint64) *sched.Task {
 
 // SetNrHugepages resizes a huge page pool and logs when it falls short,
 // as hugetlb does ("HugeTLB: allocating N of page size S failed").
-func (k *Kernel) SetNrHugepages(size mm.HugeSize, n uint64) error {
-	got, err := k.Mem.SetNrHugepages(size, n)
+func (m *Machine) SetNrHugepages(size mm.HugeSize, n uint64) error {
+	got, err := m.Mem.SetNrHugepages(size, n)
 	if err != nil {
 		return err
 	}
 	if got < n {
-		kb := k.Mem.HugePool(size).KB()
+		kb := m.Mem.HugePool(size).KB()
 		unit := fmt.Sprintf("%d MiB", kb>>10)
 		if kb >= 1<<20 {
 			unit = fmt.Sprintf("%d GiB", kb>>20)
 		}
-		k.Log.Printk(printk.Warning, "HugeTLB: allocating %d of page size %s failed.  Only allocated %d hugepages.", n, unit, got)
+		m.Log.Printk(printk.Warning, "HugeTLB: allocating %d of page size %s failed.  Only allocated %d hugepages.", n, unit, got)
 	}
 	return nil
 }

@@ -11,16 +11,16 @@ import (
 	"ksim/kernelsim/sched"
 )
 
-func newKernel(t *testing.T, memBytes uint64, nodes int) *Kernel {
+func bootKernel(t *testing.T, memBytes uint64, nodes int) *testKernel {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Clock, cfg.MemBytes, cfg.NUMANodes = clock.Manual, memBytes, nodes
 	k, err := New(cfg)
 	require.NoError(t, err)
-	return k
+	return &testKernel{Kernel: k, Machine: k.m}
 }
 
-func logText(k *Kernel) string {
+func logText(k *testKernel) string {
 	var b strings.Builder
 	for seq := k.Log.FirstSeq(); seq < k.Log.NextSeq(); seq++ {
 		r, _, _ := k.Log.Read(seq)
@@ -33,7 +33,7 @@ func logText(k *Kernel) string {
 // kswapd reclaim page cache, then the OOM killer kills it, and not the
 // task that asked never to be killed.
 func TestOOMKillsTheGrowingTask(t *testing.T) {
-	k := newKernel(t, 1<<30, 1)
+	k := bootKernel(t, 1<<30, 1)
 	var grower, protected *sched.Task
 	require.NoError(t, k.Do(func() error {
 		var err error
@@ -63,7 +63,7 @@ func TestOOMKillsTheGrowingTask(t *testing.T) {
 
 // checkMemoryInvariants holds at any moment: free pages are the buddy
 // lists' pages; node totals add up; consumers fit in MemTotal.
-func checkMemoryInvariants(t *testing.T, k *Kernel) {
+func checkMemoryInvariants(t *testing.T, k *testKernel) {
 	t.Helper()
 	in := k.Mem.Info()
 	var buddy, nodeTotal, nodeFree uint64
@@ -91,7 +91,7 @@ func checkMemoryInvariants(t *testing.T, k *Kernel) {
 }
 
 func TestMemoryInvariantsOverALongRun(t *testing.T) {
-	k := newKernel(t, 2<<30, 2)
+	k := bootKernel(t, 2<<30, 2)
 	require.NoError(t, k.Do(func() error {
 		for _, spec := range []sched.Spec{
 			{Comm: "reader", PPid: 1, Profile: sched.Profile{SharePPM: 100_000, IOPPM: 500_000, Bursty: true}},

@@ -14,28 +14,28 @@ import (
 // the highest badness, logs what Linux logs, kills it and reaps its
 // memory at once, as the oom_reaper does even for a task stuck in D. It
 // reports whether it freed anything.
-func (k *Kernel) outOfMemory(order int) bool {
-	victim := k.oomVictim()
-	current := k.Sched.Current()
+func (m *Machine) outOfMemory(order int) bool {
+	victim := m.oomVictim()
+	current := m.Sched.Current()
 	if current == nil {
 		current = victim
 	}
 	if victim == nil {
-		k.Log.Printk(printk.Emerg, "Out of memory and no killable processes...")
+		m.Log.Printk(printk.Emerg, "Out of memory and no killable processes...")
 		return false
 	}
-	k.oomReport(current, victim, order)
+	m.oomReport(current, victim, order)
 	p := victim.Process()
 	as := p.MM
 	vmKB := as.TotalVM() * 4
 	anonKB, fileKB, shmemKB := as.RSSAnon()*4, as.RSSFile()*4, as.RSSShmem()*4
 	ptKB := as.PageTableBytes() >> 10
-	k.Log.Printk(printk.Err, "Out of memory: Killed process %d (%s) total-vm:%dkB, anon-rss:%dkB, file-rss:%dkB, shmem-rss:%dkB, UID:%d pgtables:%dkB oom_score_adj:%d",
+	m.Log.Printk(printk.Err, "Out of memory: Killed process %d (%s) total-vm:%dkB, anon-rss:%dkB, file-rss:%dkB, shmem-rss:%dkB, UID:%d pgtables:%dkB oom_score_adj:%d",
 		victim.Pid, victim.Comm, vmKB, anonKB, fileKB, shmemKB, victim.Creds.Uid, ptKB, p.OOMScoreAdj)
-	k.Mem.Events.OOMKill++
-	k.Sched.Signal(victim, sched.SIGKILL)
-	k.Mem.ReleaseAddressSpace(as)
-	k.Log.Printk(printk.Info, "oom_reaper: reaped process %d (%s), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB",
+	m.Mem.Events.OOMKill++
+	m.Sched.Signal(victim, sched.SIGKILL)
+	m.Mem.ReleaseAddressSpace(as)
+	m.Log.Printk(printk.Info, "oom_reaper: reaped process %d (%s), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB",
 		victim.Pid, victim.Comm)
 	return true
 }
@@ -43,24 +43,24 @@ func (k *Kernel) outOfMemory(order int) bool {
 // oomBadness is oom_badness: the pages a process would free (resident,
 // swapped, page tables) shifted by oom_score_adj thousandths of memory.
 // Kernel threads, init and processes at -1000 are never chosen.
-func (k *Kernel) oomBadness(t *sched.Task) (int64, bool) {
+func (m *Machine) oomBadness(t *sched.Task) (int64, bool) {
 	p := t.Process()
 	if t.IsKthread() || p.Tgid == 1 || p.Exited() || p.MM == nil || p.OOMScoreAdj == sched.OOMScoreAdjMin {
 		return 0, false
 	}
 	as := p.MM
 	points := int64(as.RSS() + as.SwapPages() + as.PageTableBytes()/mm.PageSize)
-	points += int64(p.OOMScoreAdj) * int64(k.Mem.TotalPages()) / 1000
+	points += int64(p.OOMScoreAdj) * int64(m.Mem.TotalPages()) / 1000
 	return points, true
 }
 
 // oomVictim is select_bad_process: the highest badness, the first found on ties.
-func (k *Kernel) oomVictim() *sched.Task {
+func (m *Machine) oomVictim() *sched.Task {
 	var victim *sched.Task
 	var best int64
-	for _, pid := range k.Sched.Tgids() {
-		t := k.Sched.Task(pid)
-		points, ok := k.oomBadness(t)
+	for _, pid := range m.Sched.Tgids() {
+		t := m.Sched.Task(pid)
+		points, ok := m.oomBadness(t)
 		if !ok {
 			continue
 		}
@@ -73,12 +73,12 @@ func (k *Kernel) oomVictim() *sched.Task {
 
 // oomReport is dump_header: who invoked the killer, the memory picture
 // and every task's memory.
-func (k *Kernel) oomReport(current, victim *sched.Task, order int) {
-	l := k.Log
+func (m *Machine) oomReport(current, victim *sched.Task, order int) {
+	l := m.Log
 	l.Printk(printk.Warning, "%s invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), order=%d, oom_score_adj=%d",
 		current.Comm, order, current.Process().OOMScoreAdj)
 	l.Printk(printk.Warning, "CPU: %d UID: %d PID: %d Comm: %s Not tainted %s %s",
-		current.CPU, current.Creds.Uid, current.Pid, current.Comm, k.UTS.Release, strings.Fields(k.UTS.Version)[0])
+		current.CPU, current.Creds.Uid, current.Pid, current.Comm, m.UTS.Release, strings.Fields(m.UTS.Version)[0])
 	l.Printk(printk.Warning, "Hardware name: QEMU Standard PC (Q35 + ICH9, 2009), BIOS 1.16.3-debian-1.16.3-2 04/01/2014")
 	l.Printk(printk.Warning, "Call Trace:")
 	for _, f := range []string{" <TASK>", " dump_stack_lvl+0x5d/0x80", " dump_header+0x43/0x1b0",
@@ -88,12 +88,12 @@ func (k *Kernel) oomReport(current, victim *sched.Task, order int) {
 		" do_user_addr_fault+0x1f8/0x6c0", " exc_page_fault+0x7e/0x180", " asm_exc_page_fault+0x26/0x30", " </TASK>"} {
 		l.Printk(printk.Warning, "%s", f)
 	}
-	in := k.Mem.Info()
+	in := m.Mem.Info()
 	l.Printk(printk.Info, "Mem-Info:")
 	l.Printk(printk.Info, "active_anon:%d inactive_anon:%d isolated_anon:0\n active_file:%d inactive_file:%d isolated_file:0\n unevictable:0 dirty:%d writeback:%d\n slab_reclaimable:%d slab_unreclaimable:%d\n mapped:%d shmem:%d pagetables:%d\n sec_pagetables:0 bounce:0\n kernel_misc_reclaimable:0\n free:%d free_pcp:0 free_cma:0",
 		in.ActiveAnon, in.InactiveAnon, in.ActiveFile, in.InactiveFile, in.Dirty, in.Writeback,
 		in.SReclaimable, in.SUnreclaim, in.Mapped, in.Shmem, in.PageTables, in.Free)
-	for _, z := range k.Mem.Zones() {
+	for _, z := range m.Mem.Zones() {
 		if !z.Populated() {
 			continue
 		}
@@ -113,18 +113,18 @@ func (k *Kernel) oomReport(current, victim *sched.Task, order int) {
 		}
 		l.Printk(printk.Info, "Node %d %s: %s= %dkB", z.Node, mm.ZoneNames[z.Type], buddy.String(), total)
 	}
-	swapTotal, swapUsed := k.Mem.SwapPages()
+	swapTotal, swapUsed := m.Mem.SwapPages()
 	l.Printk(printk.Info, "%d total pagecache pages", in.FilePages)
 	l.Printk(printk.Info, "0 pages in swap cache")
 	l.Printk(printk.Info, "Free swap  = %dkB", (swapTotal-swapUsed)*4)
 	l.Printk(printk.Info, "Total swap = %dkB", swapTotal*4)
-	l.Printk(printk.Info, "%d pages RAM", k.Mem.PresentPages())
+	l.Printk(printk.Info, "%d pages RAM", m.Mem.PresentPages())
 	l.Printk(printk.Info, "0 pages HighMem/MovableOnly")
-	l.Printk(printk.Info, "%d pages reserved", k.Mem.PresentPages()-k.Mem.TotalPages())
+	l.Printk(printk.Info, "%d pages reserved", m.Mem.PresentPages()-m.Mem.TotalPages())
 	l.Printk(printk.Info, "Tasks state (memory values in pages):")
 	l.Printk(printk.Info, "[  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name")
-	for _, pid := range k.Sched.Tgids() {
-		t := k.Sched.Task(pid)
+	for _, pid := range m.Sched.Tgids() {
+		t := m.Sched.Task(pid)
 		p := t.Process()
 		if t.IsKthread() || p.MM == nil {
 			continue

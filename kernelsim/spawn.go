@@ -23,10 +23,10 @@ type SpawnRequest struct {
 // it inherits what a child inherits (credentials unless given, session,
 // terminal, cgroup, login), gets a fresh address space, and starts
 // running. As in Linux, ns_last_pid then names its last thread; LastSpawned
-// names the process. Callers hold the lock (inside Do).
-func (k *Kernel) Spawn(req SpawnRequest) (*sched.Task, error) {
+// names the process.
+func (m *Machine) Spawn(req SpawnRequest) (*sched.Task, error) {
 	spec := req.Spec
-	parentTask := k.Sched.Task(spec.PPid)
+	parentTask := m.Sched.Task(spec.PPid)
 	if parentTask == nil || !parentTask.IsLeader() || parentTask.Process().Exited() {
 		return nil, fmt.Errorf("parent %d: %w", spec.PPid, sched.ErrNoProcess)
 	}
@@ -76,21 +76,21 @@ func (k *Kernel) Spawn(req SpawnRequest) (*sched.Task, error) {
 		Text: 256 * kiB, Data: 16 * kiB, Libs: 2 * miB, Heap: max(req.RSSBytes, 132*kiB), Stack: 132 * kiB,
 		RSSAnon: req.RSSBytes + 128*kiB, RSSFile: 1536 * kiB, ArgBytes: argBytes, EnvBytes: 200, Path: exe,
 	}
-	k.Sched.SetCurrent(parentTask) // the fork's memory comes from where the parent runs
-	defer k.Sched.SetCurrent(nil)
-	as, err := k.Mem.NewAddressSpace(img, k.rng)
+	m.Sched.SetCurrent(parentTask) // the fork's memory comes from where the parent runs
+	defer m.Sched.SetCurrent(nil)
+	as, err := m.Mem.NewAddressSpace(img, m.rng)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", spec.Comm, err, sched.ErrNoMemory)
 	}
 	spec.MM = as
-	t, err := k.Sched.Spawn(spec)
+	t, err := m.Sched.Spawn(spec)
 	if err != nil {
-		k.Mem.ReleaseAddressSpace(as)
+		m.Mem.ReleaseAddressSpace(as)
 		return nil, err
 	}
-	k.lastSpawned = t.Pid
+	m.lastSpawned = t.Pid
 	return t, nil
 }
 
 // LastSpawned is the pid of the process Spawn last created, 0 if none.
-func (k *Kernel) LastSpawned() int { return k.lastSpawned }
+func (m *Machine) LastSpawned() int { return m.lastSpawned }

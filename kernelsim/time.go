@@ -14,85 +14,88 @@ var ErrInvalid = errors.New("invalid argument")
 // cannot keep the daemon busy for hours.
 const MaxAdvanceMs = 24 * 3600 * 1000
 
-// Advance runs the simulation forward by ms simulated milliseconds and
-// returns when they have run. In realtime mode it jumps ahead and the
-// clock keeps following the host from there.
-func (k *Kernel) Advance(ms uint64) error {
-	if ms > MaxAdvanceMs {
-		return fmt.Errorf("advance %d ms: at most %d: %w", ms, MaxAdvanceMs, ErrInvalid)
-	}
-	return k.Do(func() error {
-		k.runTo(k.Clock.Now() + ms*clock.NsecPerMsec)
-		k.anchorSim += ms * clock.NsecPerMsec
-		return nil
-	})
-}
-
 // Mode is how the clock is driven.
-func (k *Kernel) Mode() clock.Mode { return k.mode }
+func (m *Machine) Mode() clock.Mode { return m.mode }
 
-// SetMode switches between realtime and manual. Callers hold the lock (inside Do).
-func (k *Kernel) SetMode(m clock.Mode) error {
-	if m == clock.Realtime && k.cfg.WallClock == nil {
+// SetMode switches between realtime and manual.
+func (m *Machine) SetMode(mode clock.Mode) error {
+	if mode == clock.Realtime && m.cfg.WallClock == nil {
 		return fmt.Errorf("realtime clock needs a wall clock: %w", ErrInvalid)
 	}
-	k.mode = m
-	k.anchorRealtime()
+	m.mode = mode
+	m.anchorRealtime()
 	return nil
 }
 
 // Speed is the realtime multiplier.
-func (k *Kernel) Speed() float64 { return k.speed }
+func (m *Machine) Speed() float64 { return m.speed }
 
-// SetSpeed changes the realtime multiplier. Callers hold the lock (inside Do).
-func (k *Kernel) SetSpeed(f float64) error {
-	if err := k.cfg.checkSpeed(f); err != nil {
+// SetSpeed changes the realtime multiplier.
+func (m *Machine) SetSpeed(f float64) error {
+	if err := m.cfg.checkSpeed(f); err != nil {
 		return fmt.Errorf("%w: %w", err, ErrInvalid)
 	}
-	k.speed = f
-	k.anchorRealtime()
+	m.speed = f
+	m.anchorRealtime()
 	return nil
 }
 
 // anchorRealtime restarts realtime following from the current instant.
-func (k *Kernel) anchorRealtime() {
-	if k.mode == clock.Realtime {
-		k.anchorWall = k.cfg.WallClock()
-		k.anchorSim = k.Clock.Now()
+func (m *Machine) anchorRealtime() {
+	if m.mode == clock.Realtime {
+		m.anchorWall = m.cfg.WallClock()
+		m.anchorSim = m.Clock.Now()
 	}
 }
 
-// catchUp runs a realtime clock up to where the host's clock says it should be.
-func (k *Kernel) catchUp() {
-	if k.mode != clock.Realtime {
-		return
+// realtimeTarget is where a realtime clock should be now, and false on a
+// manual clock.
+func (m *Machine) realtimeTarget() (uint64, bool) {
+	if m.mode != clock.Realtime {
+		return 0, false
 	}
-	elapsed := k.cfg.WallClock() - k.anchorWall
+	elapsed := m.cfg.WallClock() - m.anchorWall
 	if elapsed <= 0 {
-		return
+		return m.Clock.Now(), true
 	}
-	target := k.anchorSim + uint64(float64(elapsed)*k.speed)
-	if target > k.Clock.Now() {
-		k.runTo(target)
-	}
+	return max(m.Clock.Now(), m.anchorSim+uint64(float64(elapsed)*m.speed)), true
 }
 
-// runTo runs the machine up to time t: every event due by then, the
-// ticks among them, in the queue's order. At the end every CPU's time is
-// accounted up to t.
-func (k *Kernel) runTo(t uint64) {
-	k.timers.RunUntil(t)
-	if err := k.Clock.Set(t); err != nil {
-		panic(err) // runTo is only asked to go forward
+// runTo runs the machine up to time t in one go; boot uses it.
+func (m *Machine) runTo(t uint64) {
+	m.runSlice(t, func() bool { return false })
+}
+
+// runSlice runs every event due by end, the ticks among them, in the
+// queue's order, and at the end accounts every CPU's time up to end; it
+// says whether it got there. It stops early right after a tick for which
+// spent says the slice has used its share of the host's time: there every
+// online CPU is accounted up to the tick, so a reader between slices sees
+// numbers that agree. Where a run is cut never changes what happens.
+func (m *Machine) runSlice(end uint64, spent func() bool) bool {
+	for {
+		e, ran := m.timers.RunNext(end)
+		if !ran {
+			break
+		}
+		if e.Kind == m.tickKind && spent() {
+			return false
+		}
 	}
-	k.Sched.SyncTo(t)
+	if end > m.Clock.Now() {
+		if err := m.Clock.Set(end); err != nil {
+			panic(err) // not reached: end is ahead
+		}
+	}
+	m.Sched.SyncTo(m.Clock.Now())
+	return true
 }
 
 // tick is timer tick n at time at, on every online CPU: the local timer
 // interrupt and what it raises, memory's background work, then the
 // scheduler tick (scheduler_tick), which accounts for all of it.
-func (k *Kernel) tick(n, at uint64) {
-	k.IRQ.Tick(n)
-	k.memoryTick(n)
-	k.Sched.Tick(at)
+func (m *Machine) tick(n, at uint64) {
+	m.IRQ.Tick(n)
+	m.memoryTick(n)
+	m.Sched.Tick(at)
 }

@@ -5,6 +5,7 @@
 package kernfs
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"sync"
@@ -97,6 +98,8 @@ type Caller struct {
 	Uid, Gid uint32
 	// HostPid is the calling thread's id in the server's pid namespace, 0 if unknown.
 	HostPid int
+	// Ctx is done when the request is interrupted (FUSE INTERRUPT); nil for none.
+	Ctx context.Context
 
 	identify func() Identity
 	once     sync.Once
@@ -132,6 +135,15 @@ func (c *Caller) Identity() Identity {
 		}
 	})
 	return c.id
+}
+
+// Context is done when the request is interrupted: a write that waits
+// for its turn gives up then.
+func (c *Caller) Context() context.Context {
+	if c == nil || c.Ctx == nil {
+		return context.Background()
+	}
+	return c.Ctx
 }
 
 // IsRoot says whether the caller has uid 0.

@@ -229,11 +229,22 @@ func (h *genHandle) Write(c *Caller, data []byte, off int64) (int, error) {
 	return len(data), nil
 }
 
+// EntryCacher is a directory whose entries the host may cache for a
+// while, because they change only when its tree's Outbox says so.
+type EntryCacher interface {
+	Dir
+	CachesEntries() bool
+}
+
+// CachesEntries implements EntryCacher: a static table never changes.
+func (d *StaticDir) CachesEntries() bool { return true }
+
 // FilteredDir is a table whose entries come and go with the state they
 // describe, as sysfs groups of a CPU vanish while it is offline.
 type FilteredDir struct {
 	*StaticDir
-	present func(name string) bool
+	present  func(name string) bool
+	notified bool
 }
 
 // NewFilteredDir shows d's entries for which present holds at the time of
@@ -241,6 +252,17 @@ type FilteredDir struct {
 func NewFilteredDir(d *StaticDir, present func(name string) bool) *FilteredDir {
 	return &FilteredDir{StaticDir: d, present: present}
 }
+
+// Notified returns a copy whose entries the host may cache: its view posts
+// an EntryChanged whenever present changes its answer for a name.
+func (d *FilteredDir) Notified() *FilteredDir {
+	e := *d
+	e.notified = true
+	return &e
+}
+
+// CachesEntries implements EntryCacher.
+func (d *FilteredDir) CachesEntries() bool { return d.notified }
 
 // Lookup implements Dir.
 func (d *FilteredDir) Lookup(c *Caller, name string) (Node, error) {

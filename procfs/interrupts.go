@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 
+	"ksim/kernelsim"
 	"ksim/kernelsim/cpu"
 	"ksim/kernelsim/irq"
 	"ksim/kernfs"
@@ -28,9 +30,9 @@ func irqPrec(nrIRQs int) int {
 // interrupt with a handler or a count (counts of the online CPUs, chip,
 // hwirq-trigger, handler names), then x86's architectural rows
 // (kernel/irq/proc.c show_interrupts, arch/x86/kernel/irq.c arch_show_interrupts).
-func (v *view) interrupts(b *bytes.Buffer, _ *kernfs.Caller) {
-	s := v.k.IRQ
-	online := v.k.CPUs.OnlineList()
+func (v *view) interrupts(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
+	s := m.IRQ
+	online := m.CPUs.OnlineList()
 	prec := irqPrec(s.NrIRQs())
 	fmt.Fprintf(b, "%*s", prec+8, "")
 	for _, c := range online {
@@ -64,9 +66,9 @@ func (v *view) interrupts(b *bytes.Buffer, _ *kernfs.Caller) {
 // then a row per vector. Unlike /proc/interrupts it walks every possible
 // CPU, so an offline CPU keeps its column (the issue asked for it to go;
 // Linux keeps it, and Linux wins).
-func (v *view) softirqs(b *bytes.Buffer, _ *kernfs.Caller) {
-	s := v.k.IRQ
-	n := v.k.CPUs.Possible()
+func (v *view) softirqs(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
+	s := m.IRQ
+	n := m.CPUs.Possible()
 	b.WriteString(strings.Repeat(" ", 20))
 	for c := range n {
 		fmt.Fprintf(b, "CPU%-8d", c)
@@ -83,105 +85,128 @@ func (v *view) softirqs(b *bytes.Buffer, _ *kernfs.Caller) {
 
 // irqDir is /proc/irq: default_smp_affinity and a directory per
 // interrupt descriptor (kernel/irq/proc.c register_irq_proc). The
-// descriptors are fixed once the machine has booted.
+// descriptors are fixed once the machine has booted, so the tree is
+// built once from what they were then.
 func (v *view) irqDir() kernfs.Dir {
+	descs := kernelsim.Get(v.k, func(m *kernelsim.Machine) []irqDescInfo {
+		var out []irqDescInfo
+		for _, d := range m.IRQ.Descs() {
+			out = append(out, irqDescInfo{irq: d.IRQ, settable: d.UserSettable(), actions: slices.Clone(d.Actions)})
+		}
+		return out
+	})
 	entries := []kernfs.Entry{}
-	for _, d := range v.k.IRQ.Descs() {
-		entries = append(entries, kernfs.Entry{Name: strconv.Itoa(d.IRQ), Node: v.irqDescDir(d)})
+	for _, d := range descs {
+		entries = append(entries, kernfs.Entry{Name: strconv.Itoa(d.irq), Node: v.irqDescDir(d)})
 	}
 	entries = append(entries, kernfs.Entry{Name: "default_smp_affinity", Node: v.file(0o644,
-		func(b *bytes.Buffer, _ *kernfs.Caller) { v.putMask(b, v.k.IRQ.DefaultAffinity()) },
-		func(_ *kernfs.Caller, s string) error {
-			m, err := v.parseAffinity(s, false)
+		func(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) { putMask(b, m, m.IRQ.DefaultAffinity()) },
+		func(m *kernelsim.Machine, _ *kernfs.Caller, s string) error {
+			mask, err := parseAffinity(m, s, false)
 			if err != nil {
 				return err
 			}
-			return irqErrno(v.k.IRQ.SetDefaultAffinity(m))
+			return irqErrno(m.IRQ.SetDefaultAffinity(mask))
 		})})
 	return kernfs.NewStaticDir(0o555, entries...)
 }
 
+// irqDescInfo is what /proc/irq/N's shape depends on, read from the
+// descriptor once, under the lock, when the tree is built.
+type irqDescInfo struct {
+	irq      int
+	settable bool     // userspace may set the affinity
+	actions  []string // the handlers' names, a directory each
+}
+
 // irqDescDir is /proc/irq/N. The affinity files are writable only where
-// userspace may set the affinity (read-only for managed interrupts since 6.12).
-func (v *view) irqDescDir(d *irq.Desc) kernfs.Dir {
-	k := v.k
+// userspace may set the affinity (read-only for managed interrupts since
+// 6.12). The files keep the IRQ number, not the descriptor: each render
+// and store finds the descriptor in the machine it is handed.
+func (v *view) irqDescDir(info irqDescInfo) kernfs.Dir {
+	n := info.irq
 	affPerm := fs.FileMode(0o444)
-	if d.UserSettable() {
+	if info.settable {
 		affPerm = 0o644
 	}
+	// descFile is a file of this descriptor: its render is handed the
+	// descriptor that the machine it gets under the lock has at number n.
+	descFile := func(perm fs.FileMode, r func(b *bytes.Buffer, m *kernelsim.Machine, d *irq.Desc), s store) *kernfs.GenFile {
+		return v.file(perm, func(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) { r(b, m, m.IRQ.Desc(n)) }, s)
+	}
 	setAffinity := func(list bool) store {
-		return func(_ *kernfs.Caller, s string) error {
-			if !d.UserSettable() {
+		return func(m *kernelsim.Machine, _ *kernfs.Caller, s string) error {
+			if !m.IRQ.Desc(n).UserSettable() {
 				// write_irq_affinity checks this before it parses anything.
-				return fmt.Errorf("irq %d: %w: %w", d.IRQ, irq.ErrNotSettable, syscall.EPERM)
+				return fmt.Errorf("irq %d: %w: %w", n, irq.ErrNotSettable, syscall.EPERM)
 			}
-			m, err := v.parseAffinity(s, list)
+			mask, err := parseAffinity(m, s, list)
 			if err != nil {
 				return err
 			}
-			return irqErrno(k.IRQ.SetAffinity(d.IRQ, m))
+			return irqErrno(m.IRQ.SetAffinity(n, mask))
 		}
 	}
-	effective := func() []int {
+	effective := func(d *irq.Desc) []int {
 		if e := d.Effective(); e >= 0 {
 			return []int{e}
 		}
 		return nil
 	}
 	entries := []kernfs.Entry{
-		{Name: "affinity_hint", Node: v.file(0o444, func(b *bytes.Buffer, _ *kernfs.Caller) { v.putMask(b, d.Hint()) }, nil)},
-		{Name: "effective_affinity", Node: v.file(0o444, func(b *bytes.Buffer, _ *kernfs.Caller) {
-			b.WriteString(cpu.FormatMask(effective(), k.CPUs.Possible()))
+		{Name: "affinity_hint", Node: descFile(0o444, func(b *bytes.Buffer, m *kernelsim.Machine, d *irq.Desc) { putMask(b, m, d.Hint()) }, nil)},
+		{Name: "effective_affinity", Node: descFile(0o444, func(b *bytes.Buffer, m *kernelsim.Machine, d *irq.Desc) {
+			b.WriteString(cpu.FormatMask(effective(d), m.CPUs.Possible()))
 			b.WriteByte('\n')
 		}, nil)},
-		{Name: "effective_affinity_list", Node: v.file(0o444, func(b *bytes.Buffer, _ *kernfs.Caller) {
-			b.WriteString(cpu.FormatList(effective()))
+		{Name: "effective_affinity_list", Node: descFile(0o444, func(b *bytes.Buffer, _ *kernelsim.Machine, d *irq.Desc) {
+			b.WriteString(cpu.FormatList(effective(d)))
 			b.WriteByte('\n')
 		}, nil)},
-		{Name: "node", Node: v.file(0o444, func(b *bytes.Buffer, _ *kernfs.Caller) { fmt.Fprintf(b, "%d\n", d.Node) }, nil)},
-		{Name: "smp_affinity", Node: v.file(affPerm, func(b *bytes.Buffer, _ *kernfs.Caller) { v.putMask(b, d.Affinity()) }, setAffinity(false))},
-		{Name: "smp_affinity_list", Node: v.file(affPerm, func(b *bytes.Buffer, _ *kernfs.Caller) {
+		{Name: "node", Node: descFile(0o444, func(b *bytes.Buffer, _ *kernelsim.Machine, d *irq.Desc) { fmt.Fprintf(b, "%d\n", d.Node) }, nil)},
+		{Name: "smp_affinity", Node: descFile(affPerm, func(b *bytes.Buffer, m *kernelsim.Machine, d *irq.Desc) { putMask(b, m, d.Affinity()) }, setAffinity(false))},
+		{Name: "smp_affinity_list", Node: descFile(affPerm, func(b *bytes.Buffer, _ *kernelsim.Machine, d *irq.Desc) {
 			b.WriteString(cpu.FormatList(d.Affinity().List()))
 			b.WriteByte('\n')
 		}, setAffinity(true))},
 		// irq_spurious_proc_show: irq_count runs up to 100000 and starts over; nothing goes unhandled here.
-		{Name: "spurious", Node: v.file(0o444, func(b *bytes.Buffer, _ *kernfs.Caller) {
+		{Name: "spurious", Node: descFile(0o444, func(b *bytes.Buffer, _ *kernelsim.Machine, d *irq.Desc) {
 			fmt.Fprintf(b, "count %d\nunhandled 0\nlast_unhandled 0 ms\n", d.Total()%100000)
 		}, nil)},
 	}
-	for _, a := range d.Actions {
+	for _, a := range info.actions {
 		entries = append(entries, kernfs.Entry{Name: a, Node: kernfs.NewStaticDir(0o555)})
 	}
 	return kernfs.NewStaticDir(0o555, entries...)
 }
 
 // putMask prints a CPU mask as "%*pb" with nr_cpu_ids bits and a newline.
-func (v *view) putMask(b *bytes.Buffer, m cpu.Mask) {
-	b.WriteString(cpu.FormatMask(m.List(), v.k.CPUs.Possible()))
+func putMask(b *bytes.Buffer, m *kernelsim.Machine, mask cpu.Mask) {
+	b.WriteString(cpu.FormatMask(mask.List(), m.CPUs.Possible()))
 	b.WriteByte('\n')
 }
 
 // parseAffinity reads a written mask as cpumask_parse_user or
 // cpumask_parselist_user does, with their errnos: bad syntax EINVAL, a
 // mask bit past the last CPU EOVERFLOW, a listed CPU past it ERANGE.
-func (v *view) parseAffinity(s string, list bool) (cpu.Mask, error) {
-	n := v.k.CPUs.Possible()
-	var m cpu.Mask
+func parseAffinity(m *kernelsim.Machine, s string, list bool) (cpu.Mask, error) {
+	n := m.CPUs.Possible()
+	var mask cpu.Mask
 	var err error
 	if list {
-		m, err = cpu.ParseUserList(s, n)
+		mask, err = cpu.ParseUserList(s, n)
 	} else {
-		m, err = cpu.ParseMask(s, n)
+		mask, err = cpu.ParseMask(s, n)
 	}
 	switch {
 	case err == nil:
-		return m, nil
+		return mask, nil
 	case errors.Is(err, cpu.ErrMaskOverflow):
-		return m, fmt.Errorf("mask %q: %w: %w", s, err, syscall.EOVERFLOW)
+		return mask, fmt.Errorf("mask %q: %w: %w", s, err, syscall.EOVERFLOW)
 	case errors.Is(err, cpu.ErrListRange):
-		return m, fmt.Errorf("list %q: %w: %w", s, err, syscall.ERANGE)
+		return mask, fmt.Errorf("list %q: %w: %w", s, err, syscall.ERANGE)
 	}
-	return m, einval("mask %q: %v", s, err)
+	return mask, einval("mask %q: %v", s, err)
 }
 
 // irqErrno gives the interrupt model's refusals their errnos.

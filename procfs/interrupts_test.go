@@ -1,6 +1,7 @@
 package procfs
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"syscall"
@@ -13,7 +14,7 @@ import (
 
 func TestInterruptsLayout(t *testing.T) {
 	k, d := newTestTree(t)
-	require.NoError(t, k.Advance(1000))
+	require.NoError(t, k.Advance(context.Background(), 1000))
 	lines := strings.Split(strings.TrimSuffix(read(t, d, "interrupts"), "\n"), "\n")
 	// kernel/irq/proc.c: prec+8 spaces, then "CPU%-8d" per online CPU.
 	require.Equal(t, strings.Repeat(" ", 11)+"CPU0       CPU1       CPU2       CPU3       ", lines[0])

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"ksim/kernelsim"
 	"ksim/kernelsim/mm"
 	"ksim/kernfs"
 )
@@ -15,8 +16,8 @@ const vmallocTotalKB = 34359738367
 // label and the value right-aligned in 8 columns, then " kB". The fields
 // are those of a 6.18 x86_64 kernel with CONFIG_MEMORY_FAILURE (Debian's
 // config), in its order.
-func (v *view) meminfo(b *bytes.Buffer, _ *kernfs.Caller) {
-	in := v.k.Mem.Info()
+func (v *view) meminfo(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
+	in := m.Mem.Info()
 	kb := func(label string, pages uint64) { showKB(b, label, pages*mm.PageSize>>10) }
 	kb("MemTotal", in.Total)
 	kb("MemFree", in.Free)
@@ -65,7 +66,7 @@ func (v *view) meminfo(b *bytes.Buffer, _ *kernfs.Caller) {
 	kb("FilePmdMapped", 0)
 	kb("Balloon", 0)
 	// mm/hugetlb.c hugetlb_report_meminfo: the default (2 MiB) pool, then all pools' memory.
-	p := v.k.Mem.HugePool(mm.Huge2M)
+	p := m.Mem.HugePool(mm.Huge2M)
 	fmt.Fprintf(b, "HugePages_Total:   %5d\nHugePages_Free:    %5d\nHugePages_Rsvd:    %5d\nHugePages_Surp:    %5d\n",
 		p.Total(), p.Free(), p.Resv, p.Surplus)
 	fmt.Fprintf(b, "Hugepagesize:   %8d kB\n", p.KB())

@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"strings"
 
+	"ksim/kernelsim"
 	"ksim/kernelsim/mm"
 	"ksim/kernfs"
 )
 
 // buddyinfo prints each populated zone's free blocks per order
 // (mm/vmstat.c frag_show_print).
-func (v *view) buddyinfo(b *bytes.Buffer, _ *kernfs.Caller) {
-	for _, z := range v.k.Mem.Zones() {
+func (v *view) buddyinfo(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
+	for _, z := range m.Mem.Zones() {
 		if !z.Populated() {
 			continue
 		}
@@ -31,8 +32,8 @@ func (v *view) buddyinfo(b *bytes.Buffer, _ *kernfs.Caller) {
 
 // pagetypeinfo prints, per node, free blocks per order and migrate type,
 // then pageblocks per migrate type (mm/vmstat.c pagetypeinfo_show).
-func (v *view) pagetypeinfo(b *bytes.Buffer, _ *kernfs.Caller) {
-	for _, n := range v.k.Mem.Nodes() {
+func (v *view) pagetypeinfo(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
+	for _, n := range m.Mem.Nodes() {
 		b.WriteString("Page block order: 9\nPages per block:  512\n\n")
 		fmt.Fprintf(b, "%-43s ", "Free pages count per migrate type at order")
 		for o := range mm.NrOrders {
@@ -77,11 +78,11 @@ var zoneNamesWithDevice = append(mm.ZoneNames[:], "Device")
 // zoneinfo prints every zone of every node as mm/vmstat.c zoneinfo_show
 // does: the node's stats under its first populated zone, then the zone's
 // free pages, watermarks, sizes, protection, counters and pagesets.
-func (v *view) zoneinfo(b *bytes.Buffer, _ *kernfs.Caller) {
-	m := v.k.Mem
-	ncpu := v.k.CPUs.Possible()
+func (v *view) zoneinfo(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
+	mem := m.Mem
+	ncpu := m.CPUs.Possible()
 	stat := func(s mm.Stat) { fmt.Fprintf(b, "\n      %-12s %d", s.Name, s.Value) }
-	for _, n := range m.Nodes() {
+	for _, n := range mem.Nodes() {
 		first := true
 		for t, name := range zoneNamesWithDevice {
 			var z *mm.Zone
@@ -92,7 +93,7 @@ func (v *view) zoneinfo(b *bytes.Buffer, _ *kernfs.Caller) {
 			if z != nil && z.Populated() && first {
 				first = false
 				b.WriteString("\n  per-node stats")
-				for _, s := range m.NodeStats(n.ID) {
+				for _, s := range mem.NodeStats(n.ID) {
 					stat(s)
 				}
 			}
@@ -120,7 +121,7 @@ func (v *view) zoneinfo(b *bytes.Buffer, _ *kernfs.Caller) {
 				b.WriteByte('\n')
 				continue
 			}
-			for _, s := range m.ZoneStats(z) {
+			for _, s := range mem.ZoneStats(z) {
 				stat(s)
 			}
 			batch, threshold := pcpBatch(managed), statThreshold(managed, ncpu)
@@ -161,10 +162,10 @@ func statThreshold(managed uint64, ncpu int) uint64 {
 
 // slabinfo prints the slab caches in slabinfo version 2.1's layout
 // (mm/slab_common.c cache_show); only root may read it.
-func (v *view) slabinfo(b *bytes.Buffer, _ *kernfs.Caller) {
+func (v *view) slabinfo(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
 	b.WriteString("slabinfo - version: 2.1\n")
 	b.WriteString("# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n")
-	for _, c := range v.k.Mem.Slabs() {
+	for _, c := range m.Mem.Slabs() {
 		fmt.Fprintf(b, "%-17s %6d %6d %6d %4d %4d : tunables %4d %4d %4d : slabdata %6d %6d %6d\n",
 			c.Name, c.Active, c.Objects(), c.ObjSize, c.ObjPerSlab, c.PagesPerSlab, 0, 0, 0, c.Slabs(), c.Slabs(), 0)
 	}
@@ -181,13 +182,12 @@ type iomemEntry struct {
 // as the firmware reported it with the kernel's sections inside, the
 // reserved ranges, the PCI hole and the interrupt controllers. Only root
 // sees addresses; others see zeros.
-func (v *view) iomem(b *bytes.Buffer, c *kernfs.Caller) {
-	m := v.k.Mem
-	img := m.Image()
+func (v *view) iomem(b *bytes.Buffer, m *kernelsim.Machine, c *kernfs.Caller) {
+	img := m.Mem.Image()
 	const kernelStart = 16 << 20
 	var ents []iomemEntry
 	add := func(depth int, s, e uint64, name string) { ents = append(ents, iomemEntry{depth, s, e, name}) }
-	for _, r := range m.E820() {
+	for _, r := range m.Mem.E820() {
 		start := r.Start
 		if start == 0 && r.Type == "usable" {
 			add(0, 0, 0xfff, "Reserved") // e820: update [mem 0x00000000-0x00000fff] usable ==> reserved
@@ -258,9 +258,9 @@ func sortIOMem(ents []iomemEntry) {
 }
 
 // swaps prints the swap areas (mm/swapfile.c swap_show).
-func (v *view) swaps(b *bytes.Buffer, _ *kernfs.Caller) {
+func (v *view) swaps(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
 	b.WriteString("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n")
-	total, used := v.k.Mem.SwapPages()
+	total, used := m.Mem.SwapPages()
 	if total == 0 {
 		return
 	}

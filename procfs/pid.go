@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"ksim/kernelsim"
 	"ksim/kernelsim/sched"
 	"ksim/kernfs"
 )
@@ -32,29 +33,33 @@ func (d *rootDir) Lookup(c *kernfs.Caller, name string) (kernfs.Node, error) {
 	}
 	if id := c.Identity(); id.Pid == pid {
 		t, serial := d.v.visitors.get(d.v.k, c)
-		return d.v.taskDir(t, serial, false), nil
+		return d.v.taskDir(taskRef{t: t, pid: pid}, serial, false), nil
 	}
-	var t *sched.Task
-	_ = d.v.k.Do(func() error { t = d.v.k.Sched.Task(pid); return nil })
-	if t == nil {
+	r := kernelsim.Get(d.v.k, func(m *kernelsim.Machine) taskRef {
+		if t := m.Sched.Task(pid); t != nil {
+			return refOf(t)
+		}
+		return taskRef{}
+	})
+	if r.t == nil {
 		return nil, kernfs.ErrNotExist
 	}
-	return d.v.taskDir(t, 0, false), nil
+	return d.v.taskDir(r, 0, false), nil
 }
 
 // ReadDir lists the static entries, then the processes by pid. Threads and
 // visitors are not listed.
 func (d *rootDir) ReadDir(c *kernfs.Caller) ([]kernfs.Dirent, error) {
 	ents, _ := d.StaticDir.ReadDir(c)
-	var tasks []*sched.Task
-	_ = d.v.k.Do(func() error {
-		for _, pid := range d.v.k.Sched.Tgids() {
-			tasks = append(tasks, d.v.k.Sched.Task(pid))
+	tasks := kernelsim.Get(d.v.k, func(m *kernelsim.Machine) []taskRef {
+		var out []taskRef
+		for _, pid := range m.Sched.Tgids() {
+			out = append(out, refOf(m.Sched.Task(pid)))
 		}
-		return nil
+		return out
 	})
-	for _, t := range tasks {
-		ents = append(ents, kernfs.Dirent{Name: strconv.Itoa(t.Pid), Node: d.v.taskDir(t, 0, false)})
+	for _, r := range tasks {
+		ents = append(ents, kernfs.Dirent{Name: strconv.Itoa(r.pid), Node: d.v.taskDir(r, 0, false)})
 	}
 	return ents, nil
 }
@@ -84,37 +89,54 @@ func (v *view) threadSelfLink(c *kernfs.Caller) (string, error) {
 	return fmt.Sprintf("%d/task/%d", id.Pid, id.Tid), nil
 }
 
+// taskRef is a task and what a directory needs of it without the lock:
+// its pid and serial, read under the lock when the directory is made.
+type taskRef struct {
+	t      *sched.Task
+	pid    int
+	serial uint64
+}
+
+// refOf reads a task's ref; it is called with the machine, under the lock.
+func refOf(t *sched.Task) taskRef { return taskRef{t: t, pid: t.Pid, serial: t.Serial()} }
+
 // taskDirNode is /proc/PID or /proc/PID/task/TID: owned by the task's
 // effective uid and gid (fs/proc/base.c task_dump_owner), so top shows
 // the user.
 type taskDirNode struct {
 	v *view
+	// t outlives the lock it was found under: it is looked into only
+	// inside a Read, Get or Write of the kernel, as the machine's own.
 	t *sched.Task
+	// serial tells a reused pid's directory from the last one.
+	serial uint64
 	// visitor is the serial of a visitor's directory, 0 for a simulated task.
 	visitor uint64
 	// thread is true for task/TID: per-thread numbers, no task/ of its own.
 	thread bool
 }
 
-func (v *view) taskDir(t *sched.Task, visitor uint64, thread bool) *taskDirNode {
-	return &taskDirNode{v: v, t: t, visitor: visitor, thread: thread}
+func (v *view) taskDir(r taskRef, visitor uint64, thread bool) *taskDirNode {
+	return &taskDirNode{v: v, t: r.t, serial: r.serial, visitor: visitor, thread: thread}
 }
 
 // owner is who owns the task's files: its effective uid and gid.
 func (d *taskDirNode) owner() (uid, gid uint32) {
-	_ = d.v.k.Do(func() error { uid, gid = d.t.Creds.Euid, d.t.Creds.Egid; return nil })
+	d.v.k.Read(func(*kernelsim.Machine) { uid, gid = d.t.Creds.Euid, d.t.Creds.Egid })
 	return uid, gid
+}
+
+// permitted says, under the lock, whether c may look into the task.
+func (d *taskDirNode) permitted(c *kernfs.Caller) bool {
+	return kernelsim.Get(d.v.k, func(*kernelsim.Machine) bool { return permitted(c, d.t) })
 }
 
 // Attr implements kernfs.Node.
 func (d *taskDirNode) Attr() kernfs.Attr {
-	var a kernfs.Attr
-	_ = d.v.k.Do(func() error {
-		a = kernfs.Attr{Mode: fs.ModeDir | 0o555, Uid: d.t.Creds.Euid, Gid: d.t.Creds.Egid,
-			MtimeNs: d.v.k.Clock.BootWallNs() + int64(d.t.StartTime)}
-		return nil
+	return kernelsim.Get(d.v.k, func(m *kernelsim.Machine) kernfs.Attr {
+		return kernfs.Attr{Mode: fs.ModeDir | 0o555, Uid: d.t.Creds.Euid, Gid: d.t.Creds.Egid,
+			MtimeNs: m.Clock.BootWallNs() + int64(d.t.StartTime)}
 	})
-	return a
 }
 
 // Generation implements kernfs.Generationer: a reused pid is a new directory.
@@ -122,7 +144,7 @@ func (d *taskDirNode) Generation() uint64 {
 	if d.visitor != 0 {
 		return 1<<63 | d.visitor
 	}
-	return d.t.Serial()
+	return d.serial
 }
 
 // where says in which of the two per-task directories an entry appears.
@@ -141,9 +163,9 @@ type taskEntry struct {
 	name  string
 	perm  fs.FileMode
 	where where
-	read  func(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error
-	write func(v *view, c *kernfs.Caller, t *sched.Task, s string) error
-	link  func(v *view, c *kernfs.Caller, t *sched.Task) (string, error)
+	read  func(b *bytes.Buffer, m *kernelsim.Machine, c *kernfs.Caller, d *taskDirNode) error
+	write func(m *kernelsim.Machine, c *kernfs.Caller, t *sched.Task, s string) error
+	link  func(m *kernelsim.Machine, c *kernfs.Caller, t *sched.Task) (string, error)
 	dir   func(d *taskDirNode) kernfs.Node
 }
 
@@ -206,14 +228,34 @@ func (d *taskDirNode) ReadDir(*kernfs.Caller) ([]kernfs.Dirent, error) {
 	return ents, nil
 }
 
-// alive runs fn under the kernel lock if the task still exists; an open
-// of a gone task's file fails with ESRCH, as Linux's do.
-func (d *taskDirNode) alive(fn func() error) error {
-	return d.v.k.Do(func() error {
-		if d.visitor == 0 && d.v.k.Sched.Task(d.t.Pid) != d.t {
-			return syscall.ESRCH
+// alive fails with ESRCH once the task is gone from its pid, as a gone
+// task's files do in Linux; a visitor lives as long as its directory.
+// It is called with the machine, under the lock.
+func (d *taskDirNode) alive(m *kernelsim.Machine) error {
+	if d.visitor == 0 && m.Sched.Task(d.t.Pid) != d.t {
+		return syscall.ESRCH
+	}
+	return nil
+}
+
+// read runs fn with the machine, under the lock, if the task is alive.
+func (d *taskDirNode) read(fn func(m *kernelsim.Machine) error) error {
+	return kernelsim.Get(d.v.k, func(m *kernelsim.Machine) error {
+		if err := d.alive(m); err != nil {
+			return err
 		}
-		return fn()
+		return fn(m)
+	})
+}
+
+// write is read for a change to the machine: it waits for its turn, and
+// gives up with EINTR if c's request is interrupted first.
+func (d *taskDirNode) write(c *kernfs.Caller, fn func(m *kernelsim.Machine) error) error {
+	return d.v.k.Write(c.Context(), func(m *kernelsim.Machine) error {
+		if err := d.alive(m); err != nil {
+			return err
+		}
+		return fn(m)
 	})
 }
 
@@ -224,19 +266,19 @@ func (d *taskDirNode) node(e taskEntry) kernfs.Node {
 		return e.dir(d)
 	case e.link != nil:
 		return kernfs.NewLinkAttr(0o777, uid, gid, func(c *kernfs.Caller) (target string, err error) {
-			err = d.alive(func() error { target, err = e.link(d.v, c, d.t); return err })
+			err = d.read(func(m *kernelsim.Machine) error { target, err = e.link(m, c, d.t); return err })
 			return target, err
 		})
 	}
 	render := func(c *kernfs.Caller) ([]byte, error) {
 		var b bytes.Buffer
-		err := d.alive(func() error { return e.read(d.v, &b, c, d) })
+		err := d.read(func(m *kernelsim.Machine) error { return e.read(&b, m, c, d) })
 		return b.Bytes(), err
 	}
 	var st kernfs.Store
 	if e.write != nil {
 		st = func(c *kernfs.Caller, data []byte, _ int64) error {
-			return d.alive(func() error { return e.write(d.v, c, d.t, string(data)) })
+			return d.write(c, func(m *kernelsim.Machine) error { return e.write(m, c, d.t, string(data)) })
 		}
 	}
 	return kernfs.NewFile(e.perm, render, st).WithOwner(uid, gid)
@@ -250,13 +292,14 @@ type threadsDir struct{ d *taskDirNode }
 func (l *threadsDir) Attr() kernfs.Attr  { return l.d.Attr() }
 func (l *threadsDir) Generation() uint64 { return l.d.Generation() }
 
-func (l *threadsDir) threads() []*sched.Task {
-	var out []*sched.Task
-	_ = l.d.v.k.Do(func() error {
-		out = append(out, l.d.t.Process().Threads()...)
-		return nil
+func (l *threadsDir) threads() []taskRef {
+	return kernelsim.Get(l.d.v.k, func(*kernelsim.Machine) []taskRef {
+		var out []taskRef
+		for _, t := range l.d.t.Process().Threads() {
+			out = append(out, refOf(t))
+		}
+		return out
 	})
-	return out
 }
 
 func (l *threadsDir) Lookup(c *kernfs.Caller, name string) (kernfs.Node, error) {
@@ -265,11 +308,11 @@ func (l *threadsDir) Lookup(c *kernfs.Caller, name string) (kernfs.Node, error) 
 		return nil, kernfs.ErrNotExist
 	}
 	if l.d.visitor != 0 && tid == c.Identity().Tid {
-		return l.d.v.taskDir(l.d.t, l.d.visitor, true), nil // a visitor's threads share its one task
+		return l.d.v.taskDir(taskRef{t: l.d.t}, l.d.visitor, true), nil // a visitor's threads share its one task
 	}
-	for _, t := range l.threads() {
-		if t.Pid == tid {
-			return l.d.v.taskDir(t, l.d.visitor, true), nil
+	for _, r := range l.threads() {
+		if r.pid == tid {
+			return l.d.v.taskDir(r, l.d.visitor, true), nil
 		}
 	}
 	return nil, kernfs.ErrNotExist
@@ -277,8 +320,8 @@ func (l *threadsDir) Lookup(c *kernfs.Caller, name string) (kernfs.Node, error) 
 
 func (l *threadsDir) ReadDir(*kernfs.Caller) ([]kernfs.Dirent, error) {
 	var ents []kernfs.Dirent
-	for _, t := range l.threads() {
-		ents = append(ents, kernfs.Dirent{Name: strconv.Itoa(t.Pid), Node: l.d.v.taskDir(t, l.d.visitor, true)})
+	for _, r := range l.threads() {
+		ents = append(ents, kernfs.Dirent{Name: strconv.Itoa(r.pid), Node: l.d.v.taskDir(r, l.d.visitor, true)})
 	}
 	return ents, nil
 }

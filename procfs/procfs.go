@@ -13,32 +13,38 @@ import (
 	"ksim/kernfs"
 )
 
-// render is how a /proc file prints kernel state; it runs with the kernel locked.
-type render func(b *bytes.Buffer, c *kernfs.Caller)
+// render is how a /proc file prints kernel state; it gets the machine
+// under the kernel lock, for this one render.
+type render func(b *bytes.Buffer, m *kernelsim.Machine, c *kernfs.Caller)
 
-// store is how a /proc file takes a write; it runs with the kernel locked.
-type store func(c *kernfs.Caller, value string) error
+// store is how a /proc file takes a write; it gets the machine under the
+// kernel lock, for this one write.
+type store func(m *kernelsim.Machine, c *kernfs.Caller, value string) error
 
-// view binds file behaviour to a kernel.
+// view binds file behaviour to a kernel. Nothing built from it keeps the
+// machine or a pointer into it: each render and store is handed the
+// machine afresh, under the lock.
 type view struct {
 	k        *kernelsim.Kernel
 	visitors *visitors
 }
 
-// file returns a generated file that renders under the kernel lock.
+// file returns a generated file that renders under the kernel lock and
+// applies writes as changes to the machine, in arrival order; a write
+// interrupted while it waits for its turn fails with EINTR.
 func (v *view) file(perm fs.FileMode, r render, s store) *kernfs.GenFile {
 	var rf kernfs.Render
 	if r != nil {
 		rf = func(c *kernfs.Caller) ([]byte, error) {
 			var b bytes.Buffer
-			err := v.k.Do(func() error { r(&b, c); return nil })
-			return b.Bytes(), err
+			v.k.Read(func(m *kernelsim.Machine) { r(&b, m, c) })
+			return b.Bytes(), nil
 		}
 	}
 	var sf kernfs.Store
 	if s != nil {
 		sf = func(c *kernfs.Caller, data []byte, _ int64) error {
-			return v.k.Do(func() error { return s(c, string(data)) })
+			return v.k.Write(c.Context(), func(m *kernelsim.Machine) error { return s(m, c, string(data)) })
 		}
 	}
 	return kernfs.NewFile(perm, rf, sf)

@@ -1,6 +1,7 @@
 package procfs
 
 import (
+	"context"
 	"regexp"
 	"strconv"
 	"strings"
@@ -88,18 +89,20 @@ func TestStatLayout(t *testing.T) {
 	text := read(t, d, "stat")
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	require.True(t, strings.HasPrefix(lines[0], "cpu  "), "sysstat reads the aggregate line from byte 5")
-	for i := range k.CPUs.Possible() {
+	ncpu := kernelsim.Get(k, func(m *kernelsim.Machine) int { return m.CPUs.Possible() })
+	nirq := kernelsim.Get(k, func(m *kernelsim.Machine) int { return m.IRQ.NrIRQs() })
+	for i := range ncpu {
 		f := strings.Fields(lines[1+i])
 		require.Equal(t, "cpu"+strconv.Itoa(i), f[0])
 		require.Len(t, f, 11)
 	}
 	var keys []string
-	for _, l := range lines[1+k.CPUs.Possible():] {
+	for _, l := range lines[1+ncpu:] {
 		keys = append(keys, strings.Fields(l)[0])
 	}
 	require.Equal(t, []string{"intr", "ctxt", "btime", "processes", "procs_running", "procs_blocked", "softirq"}, keys)
-	intr := strings.Fields(lines[1+k.CPUs.Possible()])
-	require.Len(t, intr, 2+k.IRQ.NrIRQs())
+	intr := strings.Fields(lines[1+ncpu])
+	require.Len(t, intr, 2+nirq)
 	softirq := strings.Fields(lines[len(lines)-1])
 	require.Len(t, softirq, 2+10)
 	require.Equal(t, "btime 1767225600", lines[len(lines)-5])
@@ -118,9 +121,21 @@ func sumLine(t *testing.T, line string) uint64 {
 
 func TestStatAddsUp(t *testing.T) {
 	k, d := newTestTree(t)
-	require.NoError(t, k.Advance(7777))
+	require.NoError(t, k.Advance(context.Background(), 7777))
 	lines := strings.Split(read(t, d, "stat"), "\n")
-	ncpu := k.CPUs.Possible()
+	// What the machine says, read at once: nothing runs between the reads.
+	var ncpu, nirq int
+	var lastTick, ticks, arch, loc uint64
+	k.Read(func(m *kernelsim.Machine) {
+		ncpu, nirq = m.CPUs.Possible(), m.IRQ.NrIRQs()
+		lastTick, ticks = m.Clock.TickTime(m.Clock.Ticks()), m.Clock.Ticks()
+		for c := range ncpu {
+			for a := range irq.NrArch {
+				arch += m.IRQ.ArchCount(a, c)
+			}
+			loc += m.IRQ.ArchCount(irq.LOC, c)
+		}
+	})
 	total := sumLine(t, lines[0])
 	var perCPU uint64
 	for i := range ncpu {
@@ -128,25 +143,18 @@ func TestStatAddsUp(t *testing.T) {
 	}
 	require.Equal(t, total, perCPU)
 	// Every CPU has run every tick so far: elapsed USER_HZ ticks × CPUs.
-	lastTick := k.Clock.TickTime(k.Clock.Ticks())
 	require.Equal(t, lastTick/clock.NsecPerUserTick*uint64(ncpu), total)
 	// The interrupt total is the numbered IRQs plus the architectural
 	// counters, among them one local timer interrupt per tick per CPU.
 	intr := strings.Fields(lines[1+ncpu])
-	require.Len(t, intr, 2+k.IRQ.NrIRQs())
-	var numbered, arch, loc uint64
+	require.Len(t, intr, 2+nirq)
+	var numbered uint64
 	for _, f := range intr[2:] {
 		n, err := strconv.ParseUint(f, 10, 64)
 		require.NoError(t, err)
 		numbered += n
 	}
-	for c := range ncpu {
-		for a := range irq.NrArch {
-			arch += k.IRQ.ArchCount(a, c)
-		}
-		loc += k.IRQ.ArchCount(irq.LOC, c)
-	}
-	require.Equal(t, k.Clock.Ticks()*uint64(ncpu), loc)
+	require.Equal(t, ticks*uint64(ncpu), loc)
 	require.Greater(t, numbered, uint64(0))
 	require.Equal(t, strconv.FormatUint(numbered+arch, 10), intr[1])
 	softirq := strings.Fields(lines[len(lines)-2])
@@ -162,14 +170,14 @@ func TestUptimeAndLoadavg(t *testing.T) {
 	k, d := newTestTree(t)
 	require.Regexp(t, `^\d+\.\d\d \d+\.\d\d\n$`, read(t, d, "uptime"))
 	up := read(t, d, "uptime")
-	require.NoError(t, k.Advance(10000))
+	require.NoError(t, k.Advance(context.Background(), 10000))
 	up2 := read(t, d, "uptime")
 	require.NotEqual(t, up, up2)
 	la := read(t, d, "loadavg")
 	require.Regexp(t, `^\d+\.\d\d \d+\.\d\d \d+\.\d\d \d+/\d+ \d+\n$`, la)
 	f := strings.Fields(la)
-	require.Equal(t, strconv.Itoa(k.Sched.NrThreads()), strings.Split(f[3], "/")[1])
-	require.Equal(t, strconv.Itoa(k.Sched.LastPid()), f[4])
+	require.Equal(t, strconv.Itoa(kernelsim.Get(k, func(m *kernelsim.Machine) int { return m.Sched.NrThreads() })), strings.Split(f[3], "/")[1])
+	require.Equal(t, strconv.Itoa(kernelsim.Get(k, func(m *kernelsim.Machine) int { return m.Sched.LastPid() })), f[4])
 }
 
 func TestCpuinfoBlocks(t *testing.T) {
@@ -216,7 +224,7 @@ func TestTaskFiles(t *testing.T) {
 	require.NotContains(t, read(t, d, "2/status"), "VmRSS")
 
 	// Names in parentheses may hold spaces and parentheses; the name runs to the last ')'.
-	for _, pid := range k.Sched.Pids() {
+	for _, pid := range kernelsim.Get(k, func(m *kernelsim.Machine) []int { return m.Sched.Pids() }) {
 		s := read(t, d, strconv.Itoa(pid)+"/stat")
 		rest := s[strings.LastIndexByte(s, ')')+2:]
 		require.Len(t, strings.Fields(rest), 50, "pid %d", pid)
@@ -229,12 +237,24 @@ func TestTaskFiles(t *testing.T) {
 
 func TestPidDirectoriesAreOwnedByTheTask(t *testing.T) {
 	k, d := newTestTree(t)
-	for _, pid := range k.Sched.Pids() {
-		task := k.Sched.Task(pid)
-		n, err := kernfs.Resolve(d, reader, strconv.Itoa(pid))
+	type owner struct {
+		pid  int
+		euid uint32
+		comm string
+	}
+	owners := kernelsim.Get(k, func(m *kernelsim.Machine) []owner {
+		var out []owner
+		for _, pid := range m.Sched.Pids() {
+			task := m.Sched.Task(pid)
+			out = append(out, owner{pid, task.Creds.Euid, task.Comm})
+		}
+		return out
+	})
+	for _, o := range owners {
+		n, err := kernfs.Resolve(d, reader, strconv.Itoa(o.pid))
 		require.NoError(t, err)
-		require.Equal(t, task.Creds.Euid, n.Attr().Uid)
-		if task.Comm == "dbus-daemon" {
+		require.Equal(t, o.euid, n.Attr().Uid)
+		if o.comm == "dbus-daemon" {
 			require.NotZero(t, n.Attr().Uid)
 		}
 	}
@@ -250,7 +270,8 @@ func TestSelfIsTheCaller(t *testing.T) {
 	names, err := kernfs.ReadDirNames(d, reader, "")
 	require.NoError(t, err)
 	require.NotContains(t, names, "4000000")
-	require.Equal(t, strconv.Itoa(k.Sched.NrThreads()), strings.Split(strings.Fields(read(t, d, "loadavg"))[3], "/")[1])
+	nrThreads := kernelsim.Get(k, func(m *kernelsim.Machine) int { return m.Sched.NrThreads() })
+	require.Equal(t, strconv.Itoa(nrThreads), strings.Split(strings.Fields(read(t, d, "loadavg"))[3], "/")[1])
 	// Another caller does not find it.
 	_, err = kernfs.ReadFile(d, nobody, "4000000/status")
 	require.ErrorIs(t, err, syscall.ENOENT)
@@ -279,7 +300,7 @@ func TestSysctls(t *testing.T) {
 		require.ErrorIs(t, kernfs.WriteFile(d, reader, "sys/kernel/pid_max", []byte(bad+"\n")), syscall.EINVAL, bad)
 	}
 	require.NoError(t, kernfs.WriteFile(d, reader, "sys/kernel/pid_max", []byte("32768\n")))
-	require.Equal(t, 32768, k.Sched.PidMax())
+	require.Equal(t, 32768, kernelsim.Get(k, func(m *kernelsim.Machine) int { return m.Sched.PidMax() }))
 
 	require.NoError(t, kernfs.WriteFile(d, reader, "sys/kernel/hostname", []byte("web-01\n")))
 	require.Equal(t, "web-01\n", read(t, d, "sys/kernel/hostname"))
@@ -306,7 +327,7 @@ func TestRereadAtOffsetZeroRendersAgain(t *testing.T) {
 	n1, err := h.Read(reader, buf, 0)
 	require.NoError(t, err)
 	first := string(buf[:n1])
-	require.NoError(t, k.Advance(1000))
+	require.NoError(t, k.Advance(context.Background(), 1000))
 	n2, err := h.Read(reader, buf, 0)
 	require.NoError(t, err)
 	require.NotEqual(t, first, string(buf[:n2]), "a monitor's pread(0) sees fresh numbers")

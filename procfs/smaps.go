@@ -6,6 +6,7 @@ import (
 	"strings"
 	"syscall"
 
+	"ksim/kernelsim"
 	"ksim/kernelsim/mm"
 	"ksim/kernfs"
 )
@@ -146,7 +147,7 @@ func mapsLine(b *bytes.Buffer, vma mm.VMA) {
 }
 
 // taskSmaps prints every mapping with its memory, to one who may look.
-func taskSmaps(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error {
+func taskSmaps(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskDirNode) error {
 	if !permitted(c, d.t) {
 		return syscall.EACCES
 	}
@@ -166,7 +167,7 @@ func taskSmaps(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error
 }
 
 // taskSmapsRollup sums smaps over all mappings under one [rollup] header.
-func taskSmapsRollup(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error {
+func taskSmapsRollup(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskDirNode) error {
 	if !permitted(c, d.t) {
 		return syscall.EACCES
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"ksim/kernelsim"
 	"ksim/kernelsim/clock"
 	"ksim/kernelsim/irq"
 	"ksim/kernelsim/sched"
@@ -15,28 +16,27 @@ import (
 // context switches, boot time, forks, runnable and blocked tasks, softirqs.
 // The sums run over every possible CPU, so an offline CPU's past still
 // counts in them while its own line is gone.
-func (v *view) stat(b *bytes.Buffer, _ *kernfs.Caller) {
-	k := v.k
-	online := k.CPUs.OnlineList()
+func (v *view) stat(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
+	online := m.CPUs.OnlineList()
 	var sum sched.CPUTimes
-	for c := range k.CPUs.Possible() {
-		sum.Add(k.Sched.CPUTimes(c))
+	for c := range m.CPUs.Possible() {
+		sum.Add(m.Sched.CPUTimes(c))
 	}
 	putCPUTimes(b, "cpu ", &sum)
 	for _, c := range online {
-		putCPUTimes(b, fmt.Sprintf("cpu%d", c), k.Sched.CPUTimes(c))
+		putCPUTimes(b, fmt.Sprintf("cpu%d", c), m.Sched.CPUTimes(c))
 	}
-	putUint(b, "intr ", k.IRQ.Total())
-	for i := range k.IRQ.NrIRQs() {
-		putUint(b, " ", k.IRQ.IRQCount(i))
+	putUint(b, "intr ", m.IRQ.Total())
+	for i := range m.IRQ.NrIRQs() {
+		putUint(b, " ", m.IRQ.IRQCount(i))
 	}
 	fmt.Fprintf(b, "\nctxt %d\nbtime %d\nprocesses %d\nprocs_running %d\nprocs_blocked %d\n",
-		k.Sched.NrSwitches(), k.Clock.BootTime(), k.Sched.TotalForks(), k.Sched.NrRunning(), k.Sched.NrBlocked())
+		m.Sched.NrSwitches(), m.Clock.BootTime(), m.Sched.TotalForks(), m.Sched.NrRunning(), m.Sched.NrBlocked())
 	var perVector [irq.NrSoftirqs]uint64
 	var total uint64
-	for c := range k.CPUs.Possible() {
+	for c := range m.CPUs.Possible() {
 		for s := range irq.NrSoftirqs {
-			n := k.IRQ.SoftirqCount(c, s)
+			n := m.IRQ.SoftirqCount(c, s)
 			perVector[s] += n
 			total += n
 		}
@@ -59,13 +59,12 @@ func putCPUTimes(b *bytes.Buffer, label string, t *sched.CPUTimes) {
 
 // uptime prints /proc/uptime (fs/proc/uptime.c): seconds since boot and
 // the idle time summed over all CPUs, each with two decimals.
-func (v *view) uptime(b *bytes.Buffer, _ *kernfs.Caller) {
-	k := v.k
+func (v *view) uptime(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
 	var idle uint64
-	for c := range k.Sched.NrCPUs() {
-		idle += k.Sched.CPUTimes(c).Ns(sched.TimeIdle)
+	for c := range m.Sched.NrCPUs() {
+		idle += m.Sched.CPUTimes(c).Ns(sched.TimeIdle)
 	}
-	up := k.Clock.Now()
+	up := m.Clock.Now()
 	const centi = clock.NsecPerSec / 100
 	fmt.Fprintf(b, "%d.%02d %d.%02d\n", up/clock.NsecPerSec, up%clock.NsecPerSec/centi,
 		idle/clock.NsecPerSec, idle%clock.NsecPerSec/centi)
@@ -73,8 +72,8 @@ func (v *view) uptime(b *bytes.Buffer, _ *kernfs.Caller) {
 
 // loadavg prints /proc/loadavg (fs/proc/loadavg.c): the three averages
 // rounded to hundredths, runnable/total tasks, and the last pid allocated.
-func (v *view) loadavg(b *bytes.Buffer, _ *kernfs.Caller) {
-	s := v.k.Sched
+func (v *view) loadavg(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
+	s := m.Sched
 	avg := s.LoadAvg()
 	for i, a := range avg {
 		a += sched.Fixed1 / 200
@@ -87,14 +86,14 @@ func (v *view) loadavg(b *bytes.Buffer, _ *kernfs.Caller) {
 }
 
 // version prints the banner (init/version.c linux_proc_banner).
-func (v *view) version(b *bytes.Buffer, _ *kernfs.Caller) {
-	u := v.k.UTS
+func (v *view) version(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
+	u := m.UTS
 	fmt.Fprintf(b, "%s version %s (%s) (%s) %s\n", u.Sysname, u.Release, u.Builder, u.Compiler, u.Version)
 }
 
 // cmdline prints the kernel command line and a newline.
-func (v *view) cmdline(b *bytes.Buffer, _ *kernfs.Caller) {
-	b.WriteString(v.k.UTS.Cmdline)
+func (v *view) cmdline(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
+	b.WriteString(m.UTS.Cmdline)
 	b.WriteByte('\n')
 }
 
@@ -116,7 +115,7 @@ var registeredFilesystems = []struct {
 
 // filesystems prints /proc/filesystems (fs/filesystems.c): "nodev" or
 // nothing, a tab, the name.
-func (v *view) filesystems(b *bytes.Buffer, _ *kernfs.Caller) {
+func (v *view) filesystems(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller) {
 	for _, f := range registeredFilesystems {
 		if f.nodev {
 			b.WriteString("nodev")
@@ -140,4 +139,6 @@ pty_master           /dev/ptm      128 0-1048575 pty:master
 unknown              /dev/tty        4 1-63 console
 `
 
-func ttyDrivers(b *bytes.Buffer, _ *kernfs.Caller) { b.WriteString(ttyDriverTable) }
+func ttyDrivers(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller) {
+	b.WriteString(ttyDriverTable)
+}

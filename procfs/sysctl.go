@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"ksim/kernelsim"
 	"ksim/kernelsim/mm"
 	"ksim/kernelsim/sched"
 	"ksim/kernfs"
@@ -19,19 +20,21 @@ const newUTSLen = 64
 
 // sysDir is /proc/sys: one table per directory, as kernel/sysctl.c registers them.
 func (v *view) sysDir() kernfs.Dir {
-	k := v.k
 	kernel := kernfs.NewStaticDir(0o555,
 		kernfs.Entry{Name: "hostname", Node: v.stringSysctl(0o644,
-			func() string { return k.UTS.Nodename },
-			func(s string) error { k.UTS.Nodename = s; return nil })},
+			func(m *kernelsim.Machine) string { return m.UTS.Nodename },
+			func(m *kernelsim.Machine, s string) error { m.UTS.Nodename = s; return nil })},
 		kernfs.Entry{Name: "ns_last_pid", Node: v.sysctl(0o666, v.nsLastPid, v.setNsLastPid)},
-		kernfs.Entry{Name: "osrelease", Node: v.stringSysctl(0o444, func() string { return k.UTS.Release }, nil)},
-		kernfs.Entry{Name: "ostype", Node: v.stringSysctl(0o444, func() string { return k.UTS.Sysname }, nil)},
-		kernfs.Entry{Name: "pid_max", Node: v.intSysctl(0o644, k.Sched.PidMax, k.Sched.SetPidMax)},
+		kernfs.Entry{Name: "osrelease", Node: v.stringSysctl(0o444, func(m *kernelsim.Machine) string { return m.UTS.Release }, nil)},
+		kernfs.Entry{Name: "ostype", Node: v.stringSysctl(0o444, func(m *kernelsim.Machine) string { return m.UTS.Sysname }, nil)},
+		kernfs.Entry{Name: "pid_max", Node: v.intSysctl(0o644,
+			func(m *kernelsim.Machine) int { return m.Sched.PidMax() },
+			func(m *kernelsim.Machine, n int) error { return m.Sched.SetPidMax(n) })},
 		kernfs.Entry{Name: "printk", Node: v.sysctl(0o644, v.printkLevels, v.setPrintkLevels)},
 		// kernel/sched/rt.c sched_rr_handler: any int; 0 or less restores RR_TIMESLICE.
-		kernfs.Entry{Name: "sched_rr_timeslice_ms", Node: v.intSysctl(0o644, k.Sched.RRTimesliceMs,
-			func(n int) error { k.Sched.SetRRTimesliceMs(n); return nil })},
+		kernfs.Entry{Name: "sched_rr_timeslice_ms", Node: v.intSysctl(0o644,
+			func(m *kernelsim.Machine) int { return m.Sched.RRTimesliceMs() },
+			func(m *kernelsim.Machine, n int) error { m.Sched.SetRRTimesliceMs(n); return nil })},
 	)
 	return kernfs.NewStaticDir(0o555,
 		kernfs.Entry{Name: "kernel", Node: kernel},
@@ -40,38 +43,40 @@ func (v *view) sysDir() kernfs.Dir {
 }
 
 // stringSysctl is a proc_dostring file: the value and a newline; a write
-// stores up to the first newline, cut to the maximum length.
-func (v *view) stringSysctl(perm fs.FileMode, get func() string, set func(string) error) *kernfs.GenFile {
+// stores up to the first newline, cut to the maximum length. get and set
+// run under the lock with the machine they are handed.
+func (v *view) stringSysctl(perm fs.FileMode, get func(m *kernelsim.Machine) string, set func(m *kernelsim.Machine, s string) error) *kernfs.GenFile {
 	var st store
 	if set != nil {
-		st = func(_ *kernfs.Caller, s string) error {
+		st = func(m *kernelsim.Machine, _ *kernfs.Caller, s string) error {
 			if i := strings.IndexAny(s, "\n\x00"); i >= 0 {
 				s = s[:i]
 			}
 			if len(s) > newUTSLen {
 				s = s[:newUTSLen]
 			}
-			return set(s)
+			return set(m, s)
 		}
 	}
-	return v.sysctl(perm, func(b *bytes.Buffer, _ *kernfs.Caller) {
-		b.WriteString(get())
+	return v.sysctl(perm, func(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
+		b.WriteString(get(m))
 		b.WriteByte('\n')
 	}, st)
 }
 
 // intSysctl is a proc_dointvec_minmax file holding one int; set rejects
 // values out of range with an error wrapping sched.ErrRange or EINVAL.
-func (v *view) intSysctl(perm fs.FileMode, get func() int, set func(int) error) *kernfs.GenFile {
-	return v.sysctl(perm, func(b *bytes.Buffer, _ *kernfs.Caller) {
-		putInt(b, "", int64(get()))
+// get and set run under the lock with the machine they are handed.
+func (v *view) intSysctl(perm fs.FileMode, get func(m *kernelsim.Machine) int, set func(m *kernelsim.Machine, n int) error) *kernfs.GenFile {
+	return v.sysctl(perm, func(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
+		putInt(b, "", int64(get(m)))
 		b.WriteByte('\n')
-	}, func(_ *kernfs.Caller, s string) error {
+	}, func(m *kernelsim.Machine, _ *kernfs.Caller, s string) error {
 		vals, err := parseIntVec(s, 1)
 		if err != nil {
 			return err
 		}
-		return rangeErr(set(int(vals[0])))
+		return rangeErr(set(m, int(vals[0])))
 	})
 }
 
@@ -84,15 +89,15 @@ func rangeErr(err error) error {
 	return err
 }
 
-func (v *view) nsLastPid(b *bytes.Buffer, _ *kernfs.Caller) {
-	putInt(b, "", int64(v.k.Sched.LastPid()))
+func (v *view) nsLastPid(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
+	putInt(b, "", int64(m.Sched.LastPid()))
 	b.WriteByte('\n')
 }
 
 // setNsLastPid is kernel/pid_namespace.c pid_ns_ctl_handler: the file is
 // 0666 but only a caller with CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE)
 // may write it; the value must lie in 0..pid_max.
-func (v *view) setNsLastPid(c *kernfs.Caller, s string) error {
+func (v *view) setNsLastPid(m *kernelsim.Machine, c *kernfs.Caller, s string) error {
 	if !c.IsRoot() {
 		return syscall.EPERM
 	}
@@ -100,12 +105,12 @@ func (v *view) setNsLastPid(c *kernfs.Caller, s string) error {
 	if err != nil {
 		return err
 	}
-	return rangeErr(v.k.Sched.SetLastPid(int(vals[0])))
+	return rangeErr(m.Sched.SetLastPid(int(vals[0])))
 }
 
 // printkLevels prints kernel.printk: four ints separated by tabs.
-func (v *view) printkLevels(b *bytes.Buffer, _ *kernfs.Caller) {
-	l := v.k.Log.Levels()
+func (v *view) printkLevels(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) {
+	l := m.Log.Levels()
 	for i, n := range []int{l.Console, l.DefaultMessage, l.MinimumConsole, l.DefaultConsole} {
 		if i > 0 {
 			b.WriteByte('\t')
@@ -117,17 +122,17 @@ func (v *view) printkLevels(b *bytes.Buffer, _ *kernfs.Caller) {
 
 // setPrintkLevels is proc_dointvec on the four ints: a write sets as many
 // as it gives, from the first, and leaves the rest.
-func (v *view) setPrintkLevels(_ *kernfs.Caller, s string) error {
+func (v *view) setPrintkLevels(m *kernelsim.Machine, _ *kernfs.Caller, s string) error {
 	vals, err := parseIntVec(s, 4)
 	if err != nil {
 		return err
 	}
-	l := v.k.Log.Levels()
+	l := m.Log.Levels()
 	fields := []*int{&l.Console, &l.DefaultMessage, &l.MinimumConsole, &l.DefaultConsole}
 	for i, n := range vals {
 		*fields[i] = int(n)
 	}
-	v.k.Log.SetLevels(l)
+	m.Log.SetLevels(l)
 	return nil
 }
 

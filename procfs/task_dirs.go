@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"slices"
 	"strconv"
 	"syscall"
 
+	"ksim/kernelsim"
 	"ksim/kernelsim/sched"
 	"ksim/kernfs"
 )
@@ -36,7 +38,7 @@ func (d *taskDirNode) nsDir() kernfs.Node {
 		target := fmt.Sprintf("%s:[%d]", kind, ns.ino)
 		ents = append(ents, kernfs.Entry{Name: ns.name, Node: kernfs.NewLinkAttr(0o777, uid, gid,
 			func(c *kernfs.Caller) (string, error) {
-				if !permitted(c, d.t) {
+				if !d.permitted(c) {
 					return "", syscall.EACCES
 				}
 				return target, nil
@@ -47,14 +49,12 @@ func (d *taskDirNode) nsDir() kernfs.Node {
 
 // openFiles is a snapshot of the process's file table.
 func (d *taskDirNode) openFiles() []sched.OpenFile {
-	var fds []sched.OpenFile
-	_ = d.v.k.Do(func() error {
+	return kernelsim.Get(d.v.k, func(*kernelsim.Machine) []sched.OpenFile {
 		if p := d.t.Process(); p.MM != nil {
-			fds = append(fds, p.Fds...)
+			return slices.Clone(p.Fds)
 		}
 		return nil
 	})
-	return fds
 }
 
 // fdLinkPerm is a /proc/PID/fd link's mode: the file's open mode for the
@@ -77,7 +77,7 @@ func (d *taskDirNode) fdDir() kernfs.Node {
 		target := f.Path
 		ents = append(ents, kernfs.Entry{Name: strconv.Itoa(f.Fd), Node: kernfs.NewLinkAttr(fdLinkPerm(f.Flags), uid, gid,
 			func(c *kernfs.Caller) (string, error) {
-				if !permitted(c, d.t) {
+				if !d.permitted(c) {
 					return "", syscall.EACCES
 				}
 				return target, nil
@@ -111,7 +111,7 @@ func (d *taskDirNode) fdinfoDir() kernfs.Node {
 		content := []byte(fmt.Sprintf("pos:\t0\nflags:\t0%o\nmnt_id:\t%d\nino:\t%d\n", f.Flags, mnt, ino))
 		ents = append(ents, kernfs.Entry{Name: strconv.Itoa(f.Fd), Node: kernfs.NewFile(0o400,
 			func(c *kernfs.Caller) ([]byte, error) {
-				if !permitted(c, d.t) {
+				if !d.permitted(c) {
 					return nil, syscall.EACCES
 				}
 				return content, nil

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"syscall"
 
+	"ksim/kernelsim"
 	"ksim/kernelsim/clock"
 	"ksim/kernelsim/cpu"
 	"ksim/kernelsim/mm"
@@ -59,7 +60,7 @@ func taskTimes(d *taskDirNode) (utime, stime, minflt, majflt uint64) {
 // taskStat prints /proc/PID/stat as fs/proc/array.c do_task_stat does:
 // 52 fields separated by single spaces; the name in parentheses may
 // itself contain spaces and parentheses.
-func taskStat(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error {
+func taskStat(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskDirNode) error {
 	t := d.t
 	p := t.Process()
 	allowed := permitted(c, t)
@@ -136,7 +137,7 @@ func taskStat(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error 
 
 // taskStatm prints /proc/PID/statm (fs/proc/task_mmu.c task_statm): size,
 // resident, shared, text, lib (0), data, dt (0), in pages.
-func taskStatm(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+func taskStatm(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller, d *taskDirNode) error {
 	as := d.t.Process().MM
 	if as == nil {
 		b.WriteString("0 0 0 0 0 0 0\n")
@@ -149,7 +150,7 @@ func taskStatm(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error
 
 // taskCmdline prints the arguments, each ended by a NUL; kernel threads
 // and zombies have none.
-func taskCmdline(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+func taskCmdline(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller, d *taskDirNode) error {
 	p := d.t.Process()
 	if p.MM == nil {
 		return nil
@@ -163,7 +164,7 @@ func taskCmdline(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) err
 
 // taskEnviron prints the environment, NUL-separated; only for those who
 // may look into the task (mm_access).
-func taskEnviron(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error {
+func taskEnviron(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskDirNode) error {
 	if !permitted(c, d.t) {
 		return syscall.EACCES
 	}
@@ -179,7 +180,7 @@ func taskEnviron(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) err
 }
 
 // taskComm prints the task's name and a newline.
-func taskComm(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+func taskComm(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller, d *taskDirNode) error {
 	b.WriteString(d.t.ProcName())
 	b.WriteByte('\n')
 	return nil
@@ -187,11 +188,11 @@ func taskComm(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error 
 
 // setComm is fs/proc/base.c comm_write: only the task's own thread group
 // may rename it, so every simulated task refuses with EINVAL.
-func setComm(*view, *kernfs.Caller, *sched.Task, string) error { return syscall.EINVAL }
+func setComm(*kernelsim.Machine, *kernfs.Caller, *sched.Task, string) error { return syscall.EINVAL }
 
 // taskStatus prints /proc/PID/status as fs/proc/array.c proc_pid_status
 // does on 6.18 x86_64: "Key:" and a tab before every value.
-func taskStatus(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+func taskStatus(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller, d *taskDirNode) error {
 	t := d.t
 	p := t.Process()
 	cr := t.Creds
@@ -243,7 +244,7 @@ func taskStatus(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) erro
 	}
 	pending := t.Pending | p.SharedPending
 	fmt.Fprintf(b, "Threads:\t%d\nSigQ:\t%d/%d\n", max(len(p.Threads()), 1), bits.OnesCount64(uint64(pending)),
-		sigQueueLimit(v.k.Mem.TotalPages()))
+		sigQueueLimit(m.Mem.TotalPages()))
 	fmt.Fprintf(b, "SigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n",
 		uint64(t.Pending), uint64(p.SharedPending), uint64(t.Blocked), uint64(sigIgnored(t)), uint64(p.Caught))
 	capPrm, capBnd := uint64(0), uint64(capFull)
@@ -256,7 +257,7 @@ func taskStatus(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) erro
 	b.WriteString("Speculation_Store_Bypass:\tthread vulnerable\nSpeculationIndirectBranch:\tconditional enabled\n")
 	allowed := t.Allowed.List()
 	fmt.Fprintf(b, "Cpus_allowed:\t%s\nCpus_allowed_list:\t%s\n",
-		cpu.FormatMask(allowed, v.k.CPUs.Possible()), cpu.FormatList(allowed))
+		cpu.FormatMask(allowed, m.CPUs.Possible()), cpu.FormatList(allowed))
 	fmt.Fprintf(b, "Mems_allowed:\t%s\nMems_allowed_list:\t0\n", cpu.FormatMask([]int{0}, maxNumNodes))
 	fmt.Fprintf(b, "voluntary_ctxt_switches:\t%d\nnonvoluntary_ctxt_switches:\t%d\n",
 		t.VoluntarySwitches, t.NonVoluntarySwitches)

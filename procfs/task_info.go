@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"ksim/kernelsim"
 	"ksim/kernelsim/mm"
 	"ksim/kernelsim/sched"
 	"ksim/kernfs"
@@ -16,7 +17,7 @@ import (
 
 // taskPersonality prints the execution domain (fs/proc/base.c
 // proc_pid_personality): only to one that may trace the task, else EPERM.
-func taskPersonality(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error {
+func taskPersonality(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskDirNode) error {
 	if !permitted(c, d.t) {
 		return syscall.EPERM
 	}
@@ -33,9 +34,9 @@ type rlimit struct {
 
 // taskLimits prints the resource limits as fs/proc/base.c proc_pid_limits
 // does: the defaults of init_task, with those systemd sets for services.
-func taskLimits(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+func taskLimits(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller, d *taskDirNode) error {
 	inf := rlimInfinity
-	nproc := sigQueueLimit(v.k.Mem.TotalPages())
+	nproc := sigQueueLimit(m.Mem.TotalPages())
 	nofileSoft, nofileHard := uint64(1024), uint64(524288)
 	if d.t.IsKthread() {
 		nofileHard = 4096
@@ -91,7 +92,7 @@ const loadAvgMax = 47742
 // taskSched prints /proc/PID/sched as kernel/sched/debug.c
 // proc_sched_show_task does on 6.18. The PELT averages are the task's
 // long-run share of a CPU.
-func taskSched(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+func taskSched(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller, d *taskDirNode) error {
 	t := d.t
 	si := t.SchedInfo()
 	fmt.Fprintf(b, "%s (%d, #threads: %d)\n", t.ProcName(), t.Pid, max(len(t.Process().Threads()), 1))
@@ -108,7 +109,7 @@ func taskSched(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error
 		weight = 1024
 	}
 	schedLine(b, "se.load.weight", int64(weight<<10)) // scale_load on 64-bit
-	age := v.k.Clock.Now() - t.StartTime
+	age := m.Clock.Now() - t.StartTime
 	util := uint64(0)
 	if age > 0 {
 		util = min(si.SumExecRuntime*1024/age, 1024)
@@ -127,7 +128,7 @@ func taskSched(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error
 		prio = int64(99 - t.RTPriority)
 	}
 	schedLine(b, "prio", prio)
-	schedLine(b, "se.slice", int64(v.k.Sched.BaseSliceNs()))
+	schedLine(b, "se.slice", int64(m.Sched.BaseSliceNs()))
 	schedLine(b, "clock-delta", 70)
 	if t.Process().MM != nil {
 		schedLine(b, "mm->numa_scan_seq", 0)
@@ -142,10 +143,10 @@ func taskSched(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error
 
 // resetSchedStats takes a write to /proc/PID/sched, which resets the
 // statistics only with schedstats on; here it changes nothing.
-func resetSchedStats(*view, *kernfs.Caller, *sched.Task, string) error { return nil }
+func resetSchedStats(*kernelsim.Machine, *kernfs.Caller, *sched.Task, string) error { return nil }
 
 // taskSchedstat prints sum_exec_runtime, run_delay and pcount (ns, ns, count).
-func taskSchedstat(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+func taskSchedstat(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller, d *taskDirNode) error {
 	si := d.t.SchedInfo()
 	fmt.Fprintf(b, "%d %d %d\n", si.SumExecRuntime, si.RunDelay, si.Pcount)
 	return nil
@@ -154,11 +155,11 @@ func taskSchedstat(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) e
 // taskChildren prints the pids of the children, each followed by a space
 // (fs/proc/array.c children_seq_show), from the thread that forked them:
 // the main thread here.
-func taskChildren(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+func taskChildren(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller, d *taskDirNode) error {
 	if !d.t.IsLeader() {
 		return nil
 	}
-	for _, pid := range v.k.Sched.Children(d.t.Pid) {
+	for _, pid := range m.Sched.Children(d.t.Pid) {
 		fmt.Fprintf(b, "%d ", pid)
 	}
 	return nil
@@ -170,7 +171,7 @@ const mapsNameColumn = 73
 
 // taskMaps prints the mappings (fs/proc/task_mmu.c show_map_vma) to one
 // who may look into the task.
-func taskMaps(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error {
+func taskMaps(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskDirNode) error {
 	if !permitted(c, d.t) {
 		return syscall.EACCES
 	}
@@ -186,7 +187,7 @@ func taskMaps(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error 
 	return nil
 }
 
-func taskCwd(v *view, c *kernfs.Caller, t *sched.Task) (string, error) {
+func taskCwd(_ *kernelsim.Machine, c *kernfs.Caller, t *sched.Task) (string, error) {
 	if !permitted(c, t) {
 		return "", syscall.EACCES
 	}
@@ -196,7 +197,7 @@ func taskCwd(v *view, c *kernfs.Caller, t *sched.Task) (string, error) {
 	return "/", nil
 }
 
-func taskRoot(v *view, c *kernfs.Caller, t *sched.Task) (string, error) {
+func taskRoot(_ *kernelsim.Machine, c *kernfs.Caller, t *sched.Task) (string, error) {
 	if !permitted(c, t) {
 		return "", syscall.EACCES
 	}
@@ -204,7 +205,7 @@ func taskRoot(v *view, c *kernfs.Caller, t *sched.Task) (string, error) {
 }
 
 // taskExe is the executable; kernel threads and zombies have none.
-func taskExe(v *view, c *kernfs.Caller, t *sched.Task) (string, error) {
+func taskExe(_ *kernelsim.Machine, c *kernfs.Caller, t *sched.Task) (string, error) {
 	if !permitted(c, t) {
 		return "", syscall.EACCES
 	}
@@ -217,7 +218,7 @@ func taskExe(v *view, c *kernfs.Caller, t *sched.Task) (string, error) {
 
 // taskWchan prints where a sleeping task waits, or "0" while it runs or
 // to one who may not look (fs/proc/base.c proc_pid_wchan); no newline.
-func taskWchan(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error {
+func taskWchan(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskDirNode) error {
 	w := wchanOf(d.t)
 	if w == "" || !permitted(c, d.t) {
 		w = "0"
@@ -244,7 +245,7 @@ func wchanOf(t *sched.Task) string {
 
 // taskStack prints the kernel stack of a sleeping task: only root may
 // read it (fs/proc/base.c proc_pid_stack wants CAP_SYS_ADMIN).
-func taskStack(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error {
+func taskStack(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskDirNode) error {
 	if !c.IsRoot() {
 		return syscall.EACCES
 	}
@@ -268,7 +269,7 @@ func taskStack(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error
 }
 
 // taskCgroup prints the task's cgroup v2 membership.
-func taskCgroup(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+func taskCgroup(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller, d *taskDirNode) error {
 	cg := d.t.Process().Cgroup
 	if cg == "" {
 		cg = "/"
@@ -292,19 +293,19 @@ func oomScore(totalPages uint64, t *sched.Task) uint64 {
 	return uint64(max(score, 0))
 }
 
-func taskOOMScore(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
-	fmt.Fprintf(b, "%d\n", oomScore(v.k.Mem.TotalPages(), d.t))
+func taskOOMScore(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller, d *taskDirNode) error {
+	fmt.Fprintf(b, "%d\n", oomScore(m.Mem.TotalPages(), d.t))
 	return nil
 }
 
-func taskOOMScoreAdj(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+func taskOOMScoreAdj(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller, d *taskDirNode) error {
 	fmt.Fprintf(b, "%d\n", d.t.Process().OOMScoreAdj)
 	return nil
 }
 
 // setOOMScoreAdj parses as oom_score_adj_write: an int in C notation,
 // -1000..1000; lowering it below what it was needs CAP_SYS_RESOURCE.
-func setOOMScoreAdj(v *view, c *kernfs.Caller, t *sched.Task, s string) error {
+func setOOMScoreAdj(_ *kernelsim.Machine, c *kernfs.Caller, t *sched.Task, s string) error {
 	n, err := parseKernelInt(s)
 	if err != nil {
 		return err
@@ -319,7 +320,7 @@ const (
 	oomScoreAdjMax = 1000
 )
 
-func taskOOMAdj(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+func taskOOMAdj(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller, d *taskDirNode) error {
 	adj := d.t.Process().OOMScoreAdj
 	legacy := adj * -oomDisable / oomScoreAdjMax
 	if adj == oomScoreAdjMax {
@@ -329,7 +330,7 @@ func taskOOMAdj(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) erro
 	return nil
 }
 
-func setOOMAdj(v *view, c *kernfs.Caller, t *sched.Task, s string) error {
+func setOOMAdj(_ *kernelsim.Machine, c *kernfs.Caller, t *sched.Task, s string) error {
 	n, err := parseKernelInt(s)
 	if err != nil {
 		return err
@@ -351,13 +352,13 @@ func oomAdjErr(err error) error {
 	return rangeErr(err)
 }
 
-func taskLoginUID(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+func taskLoginUID(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller, d *taskDirNode) error {
 	fmt.Fprintf(b, "%d", d.t.Process().LoginUID)
 	return nil
 }
 
 // setLoginUID is audit's loginuid_write: root only (CAP_AUDIT_CONTROL).
-func setLoginUID(v *view, c *kernfs.Caller, t *sched.Task, s string) error {
+func setLoginUID(_ *kernelsim.Machine, c *kernfs.Caller, t *sched.Task, s string) error {
 	if !c.IsRoot() {
 		return syscall.EPERM
 	}
@@ -369,14 +370,14 @@ func setLoginUID(v *view, c *kernfs.Caller, t *sched.Task, s string) error {
 	return nil
 }
 
-func taskSessionID(v *view, b *bytes.Buffer, _ *kernfs.Caller, d *taskDirNode) error {
+func taskSessionID(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller, d *taskDirNode) error {
 	fmt.Fprintf(b, "%d", d.t.Process().SessionID)
 	return nil
 }
 
 // taskIO prints the I/O accounting (fs/proc/base.c do_io_accounting) to
 // one who may look into the task.
-func taskIO(v *view, b *bytes.Buffer, c *kernfs.Caller, d *taskDirNode) error {
+func taskIO(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskDirNode) error {
 	if !permitted(c, d.t) {
 		return syscall.EACCES
 	}

@@ -36,7 +36,8 @@ const maxVisitors = 4096
 func newVisitors() *visitors { return &visitors{tasks: make(map[visitorKey]visitor)} }
 
 // get returns the caller's visitor task, made on its first visit so that
-// its start time stays put.
+// its start time stays put. The task is the machine's kind of object and
+// kept here long after the lock: only renders, under the lock, look into it.
 func (vs *visitors) get(k *kernelsim.Kernel, c *kernfs.Caller) (*sched.Task, uint64) {
 	id := c.Identity()
 	key := visitorKey{id.Pid, id.Start}
@@ -48,10 +49,10 @@ func (vs *visitors) get(k *kernelsim.Kernel, c *kernfs.Caller) (*sched.Task, uin
 	if len(vs.tasks) >= maxVisitors {
 		clear(vs.tasks)
 	}
-	var t *sched.Task
-	_ = k.Do(func() error {
-		t = k.Sched.NewVisitor(id.Pid, id.Comm, id.Cmdline, sched.UserCreds(c.Uid, c.Gid))
-		return nil
+	// Making a visitor reads the machine (its clock, its CPUs) and changes
+	// nothing in it, so it needs the lock but no turn to write.
+	t := kernelsim.Get(k, func(m *kernelsim.Machine) *sched.Task {
+		return m.Sched.NewVisitor(id.Pid, id.Comm, id.Cmdline, sched.UserCreds(c.Uid, c.Gid))
 	})
 	vs.lastSerial++
 	vs.tasks[key] = visitor{t, vs.lastSerial}

@@ -3,6 +3,7 @@ package sysfs
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,67 +17,85 @@ import (
 // as lists, SMT control, vulnerabilities, the cpufreq policies and a
 // directory per possible CPU.
 func (v *view) cpuDir() kernfs.Dir {
-	cpus := v.k.CPUs
-	all := func() string { return cpu.FormatList(seq(cpus.Possible())) }
+	// The possible CPUs and their nodes are fixed at boot.
+	var nodes []int
+	v.k.Read(func(m *kernelsim.Machine) {
+		for c := range m.CPUs.Possible() {
+			nodes = append(nodes, m.CPUs.Node(c))
+		}
+	})
+	all := cpu.FormatList(seq(len(nodes)))
 	entries := []kernfs.Entry{
 		entry("cpufreq", v.cpufreqDir()),
-		entry("enabled", v.attr(0o444, all, nil)),
-		entry("isolated", v.attr(0o444, func() string { return "" }, nil)),
-		entry("kernel_max", v.attr(0o444, func() string { return strconv.Itoa(cpu.NrCPUsMax - 1) }, nil)),
-		entry("offline", v.attr(0o444, func() string { return cpu.FormatList(offline(cpus)) }, nil)),
-		entry("online", v.attr(0o444, func() string { return cpu.FormatList(cpus.OnlineList()) }, nil)),
-		entry("possible", v.attr(0o444, all, nil)),
-		entry("present", v.attr(0o444, all, nil)),
+		entry("enabled", v.value(all)),
+		entry("isolated", v.value("")),
+		entry("kernel_max", v.value(strconv.Itoa(cpu.NrCPUsMax-1))),
+		entry("offline", v.attr(0o444, func(m *kernelsim.Machine) string { return cpu.FormatList(offline(m.CPUs)) }, nil)),
+		entry("online", v.attr(0o444, func(m *kernelsim.Machine) string { return cpu.FormatList(m.CPUs.OnlineList()) }, nil)),
+		entry("possible", v.value(all)),
+		entry("present", v.value(all)),
 		// One thread per core: kernel/cpu.c reports SMT as not supported.
 		entry("smt", dir(
-			entry("active", v.attr(0o444, func() string { return "0" }, nil)),
-			entry("control", v.attr(0o644, func() string { return "notsupported" }, func(string) error {
+			entry("active", v.value("0")),
+			entry("control", v.fixed(0o644, "notsupported", func(string) error {
 				return fmt.Errorf("smt control: not supported: %w", syscall.ENODEV)
 			})),
 		)),
 		entry("vulnerabilities", v.vulnerabilitiesDir()),
 	}
-	for c := range cpus.Possible() {
-		nodeLink := fmt.Sprintf("node%d", cpus.Node(c))
+	var cpuDirs []cpuGroups
+	for c, node := range nodes {
+		nodeLink := fmt.Sprintf("node%d", node)
+		policy := fmt.Sprintf("../cpufreq/policy%d", c)
+		nodeDir := fmt.Sprintf("../../node/node%d", node)
 		files := []kernfs.Entry{
 			entry("cache", v.cacheDir(c)),
-			entry("cpufreq", kernfs.NewLinkAttr(0o777, 0, 0, func(*kernfs.Caller) (string, error) {
-				return fmt.Sprintf("../cpufreq/policy%d", c), nil
-			})),
-			entry(nodeLink, kernfs.NewLinkAttr(0o777, 0, 0, func(*kernfs.Caller) (string, error) {
-				return fmt.Sprintf("../../node/node%d", cpus.Node(c)), nil
-			})),
+			entry("cpufreq", kernfs.NewLinkAttr(0o777, 0, 0, func(*kernfs.Caller) (string, error) { return policy, nil })),
+			entry(nodeLink, kernfs.NewLinkAttr(0o777, 0, 0, func(*kernfs.Caller) (string, error) { return nodeDir, nil })),
 			entry("topology", v.topologyDir(c)),
 		}
 		if c > 0 { // x86 cannot take the boot CPU down, so cpu0 has no online file
 			files = append(files, entry("online", v.attr(0o644,
-				func() string { return boolDigit(cpus.Online(c)) },
-				func(s string) error { return v.setCPUOnline(c, s) })))
+				func(m *kernelsim.Machine) string { return boolDigit(m.CPUs.Online(c)) },
+				func(m *kernelsim.Machine, s string) error { return setCPUOnline(m, c, s) })))
 		}
 		// The topology and cache groups and the node link go with the CPU
 		// (cpuhp states base/topology:prepare and base/cacheinfo:online,
 		// unregister_cpu_under_node).
-		onlineOnly := func(name string) bool { return name == "topology" || name == "cache" || name == nodeLink }
-		entries = append(entries, entry(fmt.Sprintf("cpu%d", c), kernfs.NewFilteredDir(dir(files...), func(name string) bool {
-			if !onlineOnly(name) {
-				return true
-			}
-			var on bool
-			_ = v.k.Do(func() error { on = cpus.Online(c); return nil })
-			return on
-		})))
+		onlineOnly := []string{"cache", nodeLink, "topology"}
+		cpuDir := kernfs.NewFilteredDir(dir(files...), func(name string) bool {
+			// The filter runs outside any lock: it takes it to look.
+			return !slices.Contains(onlineOnly, name) || kernelsim.Get(v.k, func(m *kernelsim.Machine) bool { return m.CPUs.Online(c) })
+		}).Notified()
+		cpuDirs = append(cpuDirs, cpuGroups{cpuDir, onlineOnly})
+		entries = append(entries, entry(fmt.Sprintf("cpu%d", c), cpuDir))
 	}
+	// The host may cache a CPU's entries: when the CPU goes or comes back,
+	// the groups that go with it are invalidated.
+	v.k.Observe(func(ch kernelsim.Change) {
+		if ch.Kind == kernelsim.CPUOnline {
+			for _, name := range cpuDirs[ch.CPU].withCPU {
+				v.outbox.EntryChanged(cpuDirs[ch.CPU].dir, name)
+			}
+		}
+	})
 	return dir(entries...)
+}
+
+// cpuGroups is a cpuN directory and the entries that go and come with the CPU.
+type cpuGroups struct {
+	dir     *kernfs.FilteredDir
+	withCPU []string
 }
 
 // setCPUOnline takes "0" or "1" as kstrtobool does and takes the CPU down
 // or up (drivers/base/cpu.c online_store). The last online CPU stays: EBUSY.
-func (v *view) setCPUOnline(c int, s string) error {
+func setCPUOnline(m *kernelsim.Machine, c int, s string) error {
 	on, err := parseBool(s)
 	if err != nil {
 		return err
 	}
-	if err := v.k.SetCPUOnline(c, on); err != nil {
+	if err := m.SetCPUOnline(c, on); err != nil {
 		if errors.Is(err, kernelsim.ErrBusy) {
 			return fmt.Errorf("%w: %w", err, syscall.EBUSY)
 		}
@@ -89,19 +108,17 @@ func (v *view) setCPUOnline(c int, s string) error {
 // sibling masks, each as a mask and a list. A package per NUMA node, one
 // die per package, one thread per core; the cluster is the core's L2.
 func (v *view) topologyDir(c int) kernfs.Dir {
-	cpus := v.k.CPUs
-	t := cpus.Topology(c)
+	// The ids are fixed at boot; only the masks follow hotplug.
+	t := kernelsim.Get(v.k, func(m *kernelsim.Machine) cpu.Topology { return m.CPUs.Topology(c) })
 	// The sibling masks hold the package's online CPUs (set_cpu_sibling_map).
-	pkg := func() []int { return onlineOf(cpus, cpus.PackageCPUs(t.PhysicalID)) }
-	self := func() []int { return []int{c} }
+	pkg := func(cpus *cpu.Set) []int { return onlineOf(cpus, cpus.PackageCPUs(t.PhysicalID)) }
+	self := func(*cpu.Set) []int { return []int{c} }
 	var entries []kernfs.Entry
-	id := func(name string, n int) {
-		entries = append(entries, entry(name, v.attr(0o444, func() string { return strconv.Itoa(n) }, nil)))
-	}
-	masks := func(name string, set func() []int) {
+	id := func(name string, n int) { entries = append(entries, entry(name, v.value(strconv.Itoa(n)))) }
+	masks := func(name string, set func(*cpu.Set) []int) {
 		entries = append(entries,
-			entry(name, v.attr(0o444, func() string { return cpu.FormatMask(set(), cpus.Possible()) }, nil)),
-			entry(name+"_list", v.attr(0o444, func() string { return cpu.FormatList(set()) }, nil)))
+			entry(name, v.attr(0o444, func(m *kernelsim.Machine) string { return cpu.FormatMask(set(m.CPUs), m.CPUs.Possible()) }, nil)),
+			entry(name+"_list", v.attr(0o444, func(m *kernelsim.Machine) string { return cpu.FormatList(set(m.CPUs)) }, nil)))
 	}
 	masks("cluster_cpus", self)
 	id("cluster_id", t.APICID)
@@ -119,24 +136,32 @@ func (v *view) topologyDir(c int) kernfs.Dir {
 // cacheDir is cpuN/cache (drivers/base/cacheinfo.c): an indexM directory
 // per cache level in CPUID leaf 4 order. x86 shows no policy attributes.
 func (v *view) cacheDir(c int) kernfs.Dir {
-	cpus := v.k.CPUs
-	var entries []kernfs.Entry
-	for i, cache := range cpus.Model().Caches() {
-		shared := func() []int { return onlineOf(cpus, cpus.SharedWith(c, cache)) }
-		val := func(name, s string) kernfs.Entry {
-			return entry(name, v.attr(0o444, func() string { return s }, nil))
+	// The caches and their ids are the model's, fixed at boot: copied out
+	// here, only who shares them is looked up at each read.
+	var caches []cpu.Cache
+	var ids []int
+	v.k.Read(func(m *kernelsim.Machine) {
+		caches = slices.Clone(m.CPUs.Model().Caches())
+		for _, cache := range caches {
+			ids = append(ids, m.CPUs.CacheID(c, cache))
 		}
+	})
+	var entries []kernfs.Entry
+	for i, cache := range caches {
+		shared := func(cpus *cpu.Set) []int { return onlineOf(cpus, cpus.SharedWith(c, cache)) }
 		entries = append(entries, entry(fmt.Sprintf("index%d", i), dir(
-			val("coherency_line_size", strconv.Itoa(cpu.LineSize)),
-			val("id", strconv.Itoa(cpus.CacheID(c, cache))),
-			val("level", strconv.Itoa(cache.Level)),
-			val("number_of_sets", strconv.Itoa(cache.Sets())),
-			val("physical_line_partition", "1"),
-			entry("shared_cpu_list", v.attr(0o444, func() string { return cpu.FormatList(shared()) }, nil)),
-			entry("shared_cpu_map", v.attr(0o444, func() string { return cpu.FormatMask(shared(), cpus.Possible()) }, nil)),
-			val("size", fmt.Sprintf("%dK", cache.KB)),
-			val("type", cache.Type),
-			val("ways_of_associativity", strconv.Itoa(cache.Ways)),
+			entry("coherency_line_size", v.value(strconv.Itoa(cpu.LineSize))),
+			entry("id", v.value(strconv.Itoa(ids[i]))),
+			entry("level", v.value(strconv.Itoa(cache.Level))),
+			entry("number_of_sets", v.value(strconv.Itoa(cache.Sets()))),
+			entry("physical_line_partition", v.value("1")),
+			entry("shared_cpu_list", v.attr(0o444, func(m *kernelsim.Machine) string { return cpu.FormatList(shared(m.CPUs)) }, nil)),
+			entry("shared_cpu_map", v.attr(0o444, func(m *kernelsim.Machine) string {
+				return cpu.FormatMask(shared(m.CPUs), m.CPUs.Possible())
+			}, nil)),
+			entry("size", v.value(fmt.Sprintf("%dK", cache.KB))),
+			entry("type", v.value(cache.Type)),
+			entry("ways_of_associativity", v.value(strconv.Itoa(cache.Ways))),
 		)))
 	}
 	return dir(entries...)
@@ -145,28 +170,30 @@ func (v *view) cacheDir(c int) kernfs.Dir {
 // cpufreqDir is /sys/devices/system/cpu/cpufreq: a policy per CPU, as
 // intel_pstate registers them (drivers/cpufreq/cpufreq.c, intel_pstate.c).
 func (v *view) cpufreqDir() kernfs.Dir {
-	cpus := v.k.CPUs
-	f := cpus.Model().Freq()
+	var nr int
+	var f cpu.Frequencies
+	v.k.Read(func(m *kernelsim.Machine) { nr, f = m.CPUs.Possible(), m.CPUs.Model().Freq() })
+	kHz := func(n uint64) string { return strconv.FormatUint(n, 10) }
 	var entries []kernfs.Entry
-	for c := range cpus.Possible() {
-		p := func() *cpu.FreqPolicy { return cpus.Policy(c) }
-		fixed := func(name, s string) kernfs.Entry {
-			return entry(name, v.attr(0o444, func() string { return s }, nil))
+	for c := range nr {
+		// The policy is looked up in each show and store, under the lock.
+		p := func(m *kernelsim.Machine) *cpu.FreqPolicy { return m.CPUs.Policy(c) }
+		show := func(get func(*cpu.FreqPolicy) string) func(*kernelsim.Machine) string {
+			return func(m *kernelsim.Machine) string { return get(p(m)) }
 		}
-		kHz := func(n uint64) string { return strconv.FormatUint(n, 10) }
-		setKHz := func(set func(*cpu.FreqPolicy, uint64)) func(string) error {
-			return func(s string) error {
+		setKHz := func(set func(*cpu.FreqPolicy, uint64)) func(*kernelsim.Machine, string) error {
+			return func(m *kernelsim.Machine, s string) error {
 				n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
 				if err != nil {
 					return fmt.Errorf("frequency %q: %w", s, syscall.EINVAL)
 				}
-				set(p(), n)
+				set(p(m), n)
 				return nil
 			}
 		}
-		choice := func(set func(*cpu.FreqPolicy, string) error) func(string) error {
-			return func(s string) error {
-				err := set(p(), strings.TrimSpace(s))
+		choice := func(set func(*cpu.FreqPolicy, string) error) func(*kernelsim.Machine, string) error {
+			return func(m *kernelsim.Machine, s string) error {
+				err := set(p(m), strings.TrimSpace(s))
 				if errors.Is(err, cpu.ErrEPPPerformance) {
 					return fmt.Errorf("%w: %w", err, syscall.EBUSY)
 				}
@@ -177,25 +204,25 @@ func (v *view) cpufreqDir() kernfs.Dir {
 			}
 		}
 		entries = append(entries, entry(fmt.Sprintf("policy%d", c), dir(
-			fixed("affected_cpus", strconv.Itoa(c)),
-			fixed("base_frequency", kHz(f.BaseKHz)),
-			fixed("cpuinfo_max_freq", kHz(f.MaxKHz)),
-			fixed("cpuinfo_min_freq", kHz(f.MinKHz)),
-			fixed("cpuinfo_transition_latency", "0"),
-			fixed("energy_performance_available_preferences", strings.Join(cpu.EPPPreferences, " ")+" "),
-			entry("energy_performance_preference", v.attr(0o644, func() string { return p().EPP },
+			entry("affected_cpus", v.value(strconv.Itoa(c))),
+			entry("base_frequency", v.value(kHz(f.BaseKHz))),
+			entry("cpuinfo_max_freq", v.value(kHz(f.MaxKHz))),
+			entry("cpuinfo_min_freq", v.value(kHz(f.MinKHz))),
+			entry("cpuinfo_transition_latency", v.value("0")),
+			entry("energy_performance_available_preferences", v.value(strings.Join(cpu.EPPPreferences, " ")+" ")),
+			entry("energy_performance_preference", v.attr(0o644, show(func(pol *cpu.FreqPolicy) string { return pol.EPP }),
 				choice((*cpu.FreqPolicy).SetEPP))),
-			fixed("related_cpus", strconv.Itoa(c)),
-			fixed("scaling_available_governors", strings.Join(cpu.Governors, " ")),
-			entry("scaling_cur_freq", v.attr(0o444, func() string { return kHz(p().CurKHz()) }, nil)),
-			fixed("scaling_driver", "intel_pstate"),
-			entry("scaling_governor", v.attr(0o644, func() string { return p().Governor },
+			entry("related_cpus", v.value(strconv.Itoa(c))),
+			entry("scaling_available_governors", v.value(strings.Join(cpu.Governors, " "))),
+			entry("scaling_cur_freq", v.attr(0o444, show(func(pol *cpu.FreqPolicy) string { return kHz(pol.CurKHz()) }), nil)),
+			entry("scaling_driver", v.value("intel_pstate")),
+			entry("scaling_governor", v.attr(0o644, show(func(pol *cpu.FreqPolicy) string { return pol.Governor }),
 				choice((*cpu.FreqPolicy).SetGovernor))),
-			entry("scaling_max_freq", v.attr(0o644, func() string { return kHz(p().Max()) },
+			entry("scaling_max_freq", v.attr(0o644, show(func(pol *cpu.FreqPolicy) string { return kHz(pol.Max()) }),
 				setKHz((*cpu.FreqPolicy).SetMax))),
-			entry("scaling_min_freq", v.attr(0o644, func() string { return kHz(p().Min()) },
+			entry("scaling_min_freq", v.attr(0o644, show(func(pol *cpu.FreqPolicy) string { return kHz(pol.Min()) }),
 				setKHz((*cpu.FreqPolicy).SetMin))),
-			fixed("scaling_setspeed", "<unsupported>"),
+			entry("scaling_setspeed", v.value("<unsupported>")),
 		)))
 	}
 	return dir(entries...)
@@ -228,12 +255,13 @@ var vulnerabilities = []struct{ name, state string }{
 func (v *view) vulnerabilitiesDir() kernfs.Dir {
 	var entries []kernfs.Entry
 	for _, vu := range vulnerabilities {
-		entries = append(entries, entry(vu.name, v.attr(0o444, func() string { return vu.state }, nil)))
+		entries = append(entries, entry(vu.name, v.value(vu.state)))
 	}
 	return dir(entries...)
 }
 
-// onlineOf keeps the online CPUs of a list.
+// onlineOf keeps the online CPUs of a list. Callers hold the lock, as
+// for everything that takes a *cpu.Set.
 func onlineOf(cpus *cpu.Set, l []int) []int {
 	var out []int
 	for _, c := range l {

@@ -17,38 +17,40 @@ import (
 // nodeDir is /sys/devices/system/node (drivers/base/node.c): the node
 // masks and a directory per node with its CPUs, memory and statistics.
 func (v *view) nodeDir() kernfs.Dir {
-	cpus := v.k.CPUs
-	all := func() string { return cpu.FormatList(seq(cpus.Nodes())) }
+	// The nodes are fixed at boot, and all of them have CPUs and memory.
+	nodes := kernelsim.Get(v.k, func(m *kernelsim.Machine) int { return m.CPUs.Nodes() })
+	all := cpu.FormatList(seq(nodes))
 	entries := []kernfs.Entry{
-		entry("has_cpu", v.attr(0o444, all, nil)),
-		entry("has_memory", v.attr(0o444, all, nil)),
-		entry("has_normal_memory", v.attr(0o444, all, nil)),
+		entry("has_cpu", v.value(all)),
+		entry("has_memory", v.value(all)),
+		entry("has_normal_memory", v.value(all)),
 	}
-	for n := range cpus.Nodes() {
-		entries = append(entries, entry(fmt.Sprintf("node%d", n), v.oneNodeDir(n)))
+	for n := range nodes {
+		entries = append(entries, entry(fmt.Sprintf("node%d", n), v.oneNodeDir(n, nodes)))
 	}
 	entries = append(entries,
-		entry("online", v.attr(0o444, all, nil)),
-		entry("possible", v.attr(0o444, all, nil)),
+		entry("online", v.value(all)),
+		entry("possible", v.value(all)),
 	)
 	return dir(entries...)
 }
 
-func (v *view) oneNodeDir(n int) kernfs.Dir {
-	cpus := v.k.CPUs
+func (v *view) oneNodeDir(n, nodes int) kernfs.Dir {
 	// x86 takes an offline CPU out of its node's mask (numa_remove_cpu).
-	nodeCPUs := func() []int { return onlineOf(cpus, cpus.NodeCPUs(n)) }
+	nodeCPUs := func(cpus *cpu.Set) []int { return onlineOf(cpus, cpus.NodeCPUs(n)) }
 	return dir(
-		entry("cpulist", v.attr(0o444, func() string { return cpu.FormatList(nodeCPUs()) }, nil)),
-		entry("cpumap", v.attr(0o444, func() string { return cpu.FormatMask(nodeCPUs(), cpus.Possible()) }, nil)),
-		entry("distance", v.attr(0o444, func() string { return nodeDistances(n, cpus.Nodes()) }, nil)),
+		entry("cpulist", v.attr(0o444, func(m *kernelsim.Machine) string { return cpu.FormatList(nodeCPUs(m.CPUs)) }, nil)),
+		entry("cpumap", v.attr(0o444, func(m *kernelsim.Machine) string {
+			return cpu.FormatMask(nodeCPUs(m.CPUs), m.CPUs.Possible())
+		}, nil)),
+		entry("distance", v.value(nodeDistances(n, nodes))),
 		entry("hugepages", dir(
 			entry("hugepages-1048576kB", v.nodeHugeDir(n, mm.Huge1G)),
 			entry("hugepages-2048kB", v.nodeHugeDir(n, mm.Huge2M)),
 		)),
-		entry("meminfo", v.raw(0o444, func(b *bytes.Buffer) { v.nodeMeminfo(b, n) })),
-		entry("numastat", v.raw(0o444, func(b *bytes.Buffer) { v.numastat(b, n) })),
-		entry("vmstat", v.raw(0o444, func(b *bytes.Buffer) { v.nodeVmstat(b, n) })),
+		entry("meminfo", v.raw(0o444, func(m *kernelsim.Machine, b *bytes.Buffer) { nodeMeminfo(b, m.Mem, n) })),
+		entry("numastat", v.raw(0o444, func(m *kernelsim.Machine, b *bytes.Buffer) { numastat(b, m.Mem, n) })),
+		entry("vmstat", v.raw(0o444, func(m *kernelsim.Machine, b *bytes.Buffer) { nodeVmstat(b, m.Mem, n) })),
 	)
 }
 
@@ -66,8 +68,8 @@ func nodeDistances(n, nodes int) string {
 
 // nodeMeminfo prints nodeN/meminfo as drivers/base/node.c node_read_meminfo
 // does: "Node N " before each meminfo-style line.
-func (v *view) nodeMeminfo(b *bytes.Buffer, n int) {
-	in := v.k.Mem.NodeInfo(n)
+func nodeMeminfo(b *bytes.Buffer, mem *mm.Memory, n int) {
+	in := mem.NodeInfo(n)
 	kb := func(label string, kb uint64) {
 		label += ":"
 		fmt.Fprintf(b, "Node %d %-16s%8d kB\n", n, label, kb)
@@ -104,21 +106,21 @@ func (v *view) nodeMeminfo(b *bytes.Buffer, n int) {
 	for _, l := range []string{"AnonHugePages", "ShmemHugePages", "ShmemPmdMapped", "FileHugePages", "FilePmdMapped"} {
 		pg(l, 0)
 	}
-	total, free := v.nodeHugePages(n, mm.Huge2M)
+	total, free := nodeHugePages(mem, n, mm.Huge2M)
 	fmt.Fprintf(b, "Node %d HugePages_Total: %5d\nNode %d HugePages_Free:  %5d\nNode %d HugePages_Surp:  %5d\n",
 		n, total, n, free, n, 0)
 }
 
 // nodeHugePages counts a node's huge pages of one size: total and free.
-func (v *view) nodeHugePages(n int, size mm.HugeSize) (total, free uint64) {
-	p := v.k.Mem.HugePool(size)
+func nodeHugePages(mem *mm.Memory, n int, size mm.HugeSize) (total, free uint64) {
+	p := mem.HugePool(size)
 	return p.NodeTotal(n), p.NodeFree(n)
 }
 
 // numastat prints the node's allocation counters (drivers/base/node.c node_read_numastat).
-func (v *view) numastat(b *bytes.Buffer, n int) {
+func numastat(b *bytes.Buffer, mem *mm.Memory, n int) {
 	var hit uint64
-	for _, z := range v.k.Mem.Nodes()[n].Zones {
+	for _, z := range mem.Nodes()[n].Zones {
 		hit += z.PgAlloc
 	}
 	fmt.Fprintf(b, "numa_hit %d\nnuma_miss 0\nnuma_foreign 0\ninterleave_hit 0\nlocal_node %d\nother_node 0\n", hit, hit)
@@ -126,33 +128,38 @@ func (v *view) numastat(b *bytes.Buffer, n int) {
 
 // nodeVmstat prints the node's counters: the zone counters summed, then
 // the node counters (drivers/base/node.c node_read_vmstat).
-func (v *view) nodeVmstat(b *bytes.Buffer, n int) {
-	m := v.k.Mem
+func nodeVmstat(b *bytes.Buffer, mem *mm.Memory, n int) {
 	var sums []mm.Stat
-	for _, z := range m.Nodes()[n].Zones {
+	for _, z := range mem.Nodes()[n].Zones {
 		if !z.Populated() {
 			continue
 		}
-		for i, s := range m.ZoneStats(z) {
+		for i, s := range mem.ZoneStats(z) {
 			if i >= len(sums) {
 				sums = append(sums, mm.Stat{Name: s.Name})
 			}
 			sums[i].Value += s.Value
 		}
 	}
-	for _, s := range append(sums, m.NodeStats(n)...) {
+	for _, s := range append(sums, mem.NodeStats(n)...) {
 		fmt.Fprintf(b, "%s %d\n", s.Name, s.Value)
 	}
 }
 
 // nodeHugeDir is nodeN/hugepages/hugepages-SIZE: the node's part of a pool.
 func (v *view) nodeHugeDir(n int, size mm.HugeSize) kernfs.Dir {
-	total := func() string { t, _ := v.nodeHugePages(n, size); return strconv.FormatUint(t, 10) }
-	free := func() string { _, f := v.nodeHugePages(n, size); return strconv.FormatUint(f, 10) }
+	total := func(m *kernelsim.Machine) string {
+		t, _ := nodeHugePages(m.Mem, n, size)
+		return strconv.FormatUint(t, 10)
+	}
+	free := func(m *kernelsim.Machine) string {
+		_, f := nodeHugePages(m.Mem, n, size)
+		return strconv.FormatUint(f, 10)
+	}
 	return dir(
 		entry("free_hugepages", v.attr(0o444, free, nil)),
 		entry("nr_hugepages", v.attr(0o444, total, nil)),
-		entry("surplus_hugepages", v.attr(0o444, func() string { return "0" }, nil)),
+		entry("surplus_hugepages", v.value("0")),
 	)
 }
 
@@ -164,56 +171,62 @@ func (v *view) kernelMMDir() kernfs.Dir {
 			entry("hugepages-2048kB", v.hugePoolDir(mm.Huge2M)),
 		)),
 		entry("transparent_hugepage", dir(
-			entry("defrag", v.choice(&v.k.Mem.Tunables.THPDefrag, []string{"always", "defer", "defer+madvise", "madvise", "never"})),
-			entry("enabled", v.choice(&v.k.Mem.Tunables.THPEnabled, []string{"always", "madvise", "never"})),
+			entry("defrag", v.choice(func(m *kernelsim.Machine) *string { return &m.Mem.Tunables.THPDefrag },
+				[]string{"always", "defer", "defer+madvise", "madvise", "never"})),
+			entry("enabled", v.choice(func(m *kernelsim.Machine) *string { return &m.Mem.Tunables.THPEnabled },
+				[]string{"always", "madvise", "never"})),
 		)),
 	)
 }
 
 // hugePoolDir is hugepages-SIZE: the pool's counters; nr_hugepages resizes it.
 func (v *view) hugePoolDir(size mm.HugeSize) kernfs.Dir {
-	p := v.k.Mem.HugePool(size)
-	num := func(f func() uint64) func() string { return func() string { return strconv.FormatUint(f(), 10) } }
-	setNr := func(s string) error {
+	// The pool is looked up in each show and store, under the lock.
+	num := func(f func(*mm.HugePool) uint64) func(*kernelsim.Machine) string {
+		return func(m *kernelsim.Machine) string { return strconv.FormatUint(f(m.Mem.HugePool(size)), 10) }
+	}
+	setNr := func(m *kernelsim.Machine, s string) error {
 		n, err := parseUint(s)
 		if err != nil {
 			return err
 		}
-		return v.k.SetNrHugepages(size, n)
+		return m.SetNrHugepages(size, n)
 	}
 	return dir(
-		entry("free_hugepages", v.attr(0o444, num(p.Free), nil)),
-		entry("nr_hugepages", v.attr(0o644, num(p.Total), setNr)),
-		entry("nr_hugepages_mempolicy", v.attr(0o644, num(p.Total), setNr)),
-		entry("nr_overcommit_hugepages", v.attr(0o644, num(func() uint64 { return p.MaxExtra }), func(s string) error {
-			n, err := parseUint(s)
-			if err == nil {
-				p.MaxExtra = n
-			}
-			return err
-		})),
-		entry("resv_hugepages", v.attr(0o444, num(func() uint64 { return p.Resv }), nil)),
-		entry("surplus_hugepages", v.attr(0o444, num(func() uint64 { return p.Surplus }), nil)),
+		entry("free_hugepages", v.attr(0o444, num((*mm.HugePool).Free), nil)),
+		entry("nr_hugepages", v.attr(0o644, num((*mm.HugePool).Total), setNr)),
+		entry("nr_hugepages_mempolicy", v.attr(0o644, num((*mm.HugePool).Total), setNr)),
+		entry("nr_overcommit_hugepages", v.attr(0o644, num(func(p *mm.HugePool) uint64 { return p.MaxExtra }),
+			func(m *kernelsim.Machine, s string) error {
+				n, err := parseUint(s)
+				if err == nil {
+					m.Mem.HugePool(size).MaxExtra = n
+				}
+				return err
+			})),
+		entry("resv_hugepages", v.attr(0o444, num(func(p *mm.HugePool) uint64 { return p.Resv }), nil)),
+		entry("surplus_hugepages", v.attr(0o444, num(func(p *mm.HugePool) uint64 { return p.Surplus }), nil)),
 	)
 }
 
 // choice is a sysfs selector: reads list the options with the current
-// one in brackets; a write picks one by name, else EINVAL.
-func (v *view) choice(cur *string, options []string) *kernfs.GenFile {
-	return v.attr(0o644, func() string {
+// one in brackets; a write picks one by name, else EINVAL. cur finds the
+// setting in the machine at each show and store, under the lock.
+func (v *view) choice(cur func(m *kernelsim.Machine) *string, options []string) *kernfs.GenFile {
+	return v.attr(0o644, func(m *kernelsim.Machine) string {
 		out := make([]string, len(options))
 		for i, o := range options {
 			out[i] = o
-			if o == *cur {
+			if o == *cur(m) {
 				out[i] = "[" + o + "]"
 			}
 		}
 		return strings.Join(out, " ")
-	}, func(s string) error {
+	}, func(m *kernelsim.Machine, s string) error {
 		s = strings.TrimSpace(s)
 		for _, o := range options {
 			if o == s {
-				*cur = o
+				*cur(m) = o
 				return nil
 			}
 		}
@@ -224,22 +237,24 @@ func (v *view) choice(cur *string, options []string) *kernfs.GenFile {
 // memoryDir is /sys/devices/system/memory (drivers/base/memory.c): the
 // block size, the memory failure controls and a directory per block.
 func (v *view) memoryDir() kernfs.Dir {
+	// The block size follows from the memory size, fixed at boot.
+	blockBytes := kernelsim.Get(v.k, func(m *kernelsim.Machine) uint64 { return m.Mem.BlockBytes() })
 	return &memoryBlocks{v: v, StaticDir: dir(
-		entry("auto_online_blocks", v.attr(0o644, func() string { return "online" }, nil)),
-		entry("block_size_bytes", v.attr(0o444, func() string { return strconv.FormatUint(v.k.Mem.BlockBytes(), 16) }, nil)),
-		entry("hard_offline_page", v.attr(0o200, nil, func(s string) error { return v.offline(s, false) })),
-		entry("soft_offline_page", v.attr(0o200, nil, func(s string) error { return v.offline(s, true) })),
+		entry("auto_online_blocks", v.fixed(0o644, "online", nil)),
+		entry("block_size_bytes", v.value(strconv.FormatUint(blockBytes, 16))),
+		entry("hard_offline_page", v.attr(0o200, nil, func(m *kernelsim.Machine, s string) error { return offlinePage(m, s, false) })),
+		entry("soft_offline_page", v.attr(0o200, nil, func(m *kernelsim.Machine, s string) error { return offlinePage(m, s, true) })),
 	)}
 }
 
-// offline takes a physical address, as kstrtoull(buf, 0) reads it, and
+// offlinePage takes a physical address, as kstrtoull(buf, 0) reads it, and
 // takes its page frame out of use.
-func (v *view) offline(s string, soft bool) error {
+func offlinePage(m *kernelsim.Machine, s string, soft bool) error {
 	addr, err := strconv.ParseUint(strings.TrimSpace(s), 0, 64)
 	if err != nil {
 		return fmt.Errorf("address %q: %w", s, syscall.EINVAL)
 	}
-	err = v.k.OfflinePage(addr, soft)
+	err = m.OfflinePage(addr, soft)
 	switch {
 	case err == nil:
 		return nil
@@ -260,25 +275,30 @@ type memoryBlocks struct {
 	v *view
 }
 
-func (d *memoryBlocks) blocks() []uint64 {
-	m := d.v.k.Mem
-	perBlock := m.BlockBytes() / mm.PageSize
-	var out []uint64
-	for b := uint64(0); b*perBlock < m.MaxPFN(); b++ {
-		if d.blockZone(b) != "" {
-			out = append(out, b)
+// memoryBlock is a block that has RAM, and the zone it is in.
+type memoryBlock struct {
+	b    uint64
+	zone string
+}
+
+// memoryBlockList lists the blocks that have RAM.
+func memoryBlockList(mem *mm.Memory) []memoryBlock {
+	perBlock := mem.BlockBytes() / mm.PageSize
+	var out []memoryBlock
+	for b := uint64(0); b*perBlock < mem.MaxPFN(); b++ {
+		if zone := blockZone(mem, b); zone != "" {
+			out = append(out, memoryBlock{b, zone})
 		}
 	}
 	return out
 }
 
 // blockZone names the zone a block's RAM is in, "none" if several, "" if it has none.
-func (d *memoryBlocks) blockZone(b uint64) string {
-	m := d.v.k.Mem
-	perBlock := m.BlockBytes() / mm.PageSize
+func blockZone(mem *mm.Memory, b uint64) string {
+	perBlock := mem.BlockBytes() / mm.PageSize
 	s, e := b*perBlock, (b+1)*perBlock
 	var names []string
-	for _, z := range m.Zones() {
+	for _, z := range mem.Zones() {
 		if z.Populated() && z.Start < e && z.End > s {
 			names = append(names, mm.ZoneNames[z.Type])
 		}
@@ -301,8 +321,7 @@ func (d *memoryBlocks) Lookup(c *kernfs.Caller, name string) (kernfs.Node, error
 	if !ok || err != nil || strconv.FormatUint(b, 10) != num {
 		return nil, kernfs.ErrNotExist
 	}
-	var zone string
-	_ = d.v.k.Do(func() error { zone = d.blockZone(b); return nil })
+	zone := kernelsim.Get(d.v.k, func(m *kernelsim.Machine) string { return blockZone(m.Mem, b) })
 	if zone == "" {
 		return nil, kernfs.ErrNotExist
 	}
@@ -311,25 +330,18 @@ func (d *memoryBlocks) Lookup(c *kernfs.Caller, name string) (kernfs.Node, error
 
 func (d *memoryBlocks) ReadDir(c *kernfs.Caller) ([]kernfs.Dirent, error) {
 	ents, _ := d.StaticDir.ReadDir(c)
-	var blocks []uint64
-	_ = d.v.k.Do(func() error { blocks = d.blocks(); return nil })
-	for _, b := range blocks {
-		ents = append(ents, kernfs.Dirent{Name: fmt.Sprintf("memory%d", b), Node: d.block(b, "")})
+	for _, mb := range kernelsim.Get(d.v.k, func(m *kernelsim.Machine) []memoryBlock { return memoryBlockList(m.Mem) }) {
+		ents = append(ents, kernfs.Dirent{Name: fmt.Sprintf("memory%d", mb.b), Node: d.block(mb.b, mb.zone)})
 	}
 	return ents, nil
 }
 
 // block is memoryN: online, state, phys_index, valid_zones and the rest.
 // Offlining memory is not simulated: a write of offline is EBUSY, as when
-// Linux cannot migrate a block's pages away.
+// Linux cannot migrate a block's pages away; a write of online changes
+// nothing. So a block's zone never changes, and its files need no lock.
 func (d *memoryBlocks) block(b uint64, zone string) kernfs.Node {
 	v := d.v
-	zoneOf := func() string {
-		if zone == "" {
-			zone = d.blockZone(b)
-		}
-		return zone
-	}
 	refuseOffline := func(s string) error {
 		switch strings.TrimSpace(s) {
 		case "1", "online", "online_kernel", "online_movable":
@@ -340,11 +352,11 @@ func (d *memoryBlocks) block(b uint64, zone string) kernfs.Node {
 		return fmt.Errorf("memory%d: %q: %w", b, s, syscall.EINVAL)
 	}
 	return dir(
-		entry("online", v.attr(0o644, func() string { return "1" }, refuseOffline)),
-		entry("phys_device", v.attr(0o444, func() string { return "0" }, nil)),
-		entry("phys_index", v.attr(0o444, func() string { return fmt.Sprintf("%08x", b) }, nil)),
-		entry("removable", v.attr(0o444, func() string { return "1" }, nil)),
-		entry("state", v.attr(0o644, func() string { return "online" }, refuseOffline)),
-		entry("valid_zones", v.attr(0o444, zoneOf, nil)),
+		entry("online", v.fixed(0o644, "1", refuseOffline)),
+		entry("phys_device", v.value("0")),
+		entry("phys_index", v.value(fmt.Sprintf("%08x", b))),
+		entry("removable", v.value("1")),
+		entry("state", v.fixed(0o644, "online", refuseOffline)),
+		entry("valid_zones", v.value(zone)),
 	)
 }

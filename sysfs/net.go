@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"ksim/kernelsim"
 	"ksim/kernelsim/irq"
 	"ksim/kernfs"
 )
@@ -13,9 +14,12 @@ import (
 // each NIC, which Linux has no file for. Packets spread over the queues
 // by RSS and raise the queues' interrupts and NET_RX softirqs.
 func (v *view) netDir() kernfs.Dir {
-	nic := v.k.IRQ.NIC()
-	rate := func(get func() uint64, set func(uint64) error) *kernfs.GenFile {
-		return v.attr(0o644, func() string { return strconv.FormatUint(get(), 10) }, func(s string) error {
+	name := kernelsim.Get(v.k, func(m *kernelsim.Machine) string { return m.IRQ.NIC().Name })
+	// The NIC is looked up in each show and store, under the lock.
+	rate := func(get func(*irq.NIC) uint64, set func(*irq.NIC, uint64) error) *kernfs.GenFile {
+		return v.attr(0o644, func(m *kernelsim.Machine) string {
+			return strconv.FormatUint(get(m.IRQ.NIC()), 10)
+		}, func(m *kernelsim.Machine, s string) error {
 			n, err := parseUint(s)
 			if err != nil {
 				return err
@@ -23,15 +27,15 @@ func (v *view) netDir() kernfs.Dir {
 			if n > irq.MaxPPS {
 				return fmt.Errorf("%d packets/s: at most %d: %w", n, irq.MaxPPS, syscall.EINVAL)
 			}
-			return set(n)
+			return set(m.IRQ.NIC(), n)
 		})
 	}
-	return dir(entry(nic.Name, dir(
+	return dir(entry(name, dir(
 		entry("rx_pps", rate(
-			func() uint64 { rx, _ := nic.Traffic(); return rx },
-			func(n uint64) error { _, tx := nic.Traffic(); return nic.SetTraffic(n, tx) })),
+			func(nic *irq.NIC) uint64 { rx, _ := nic.Traffic(); return rx },
+			func(nic *irq.NIC, n uint64) error { _, tx := nic.Traffic(); return nic.SetTraffic(n, tx) })),
 		entry("tx_pps", rate(
-			func() uint64 { _, tx := nic.Traffic(); return tx },
-			func(n uint64) error { rx, _ := nic.Traffic(); return nic.SetTraffic(rx, n) })),
+			func(nic *irq.NIC) uint64 { _, tx := nic.Traffic(); return tx },
+			func(nic *irq.NIC, n uint64) error { rx, _ := nic.Traffic(); return nic.SetTraffic(rx, n) })),
 	)))
 }

@@ -21,7 +21,7 @@ func newTree(t testing.TB, cpus int) (*kernelsim.Kernel, kernfs.Dir) {
 	cfg.Clock, cfg.CPUs = clock.Manual, cpus
 	k, err := kernelsim.New(cfg)
 	require.NoError(t, err)
-	return k, New(k)
+	return k, New(k, kernfs.NewOutbox())
 }
 
 func read(t *testing.T, d kernfs.Dir, p string) string {
@@ -78,7 +78,7 @@ func TestClockControls(t *testing.T) {
 	before := read(t, d, "kernel/ksim/clock/uptime_ns")
 	jiffies := read(t, d, "kernel/ksim/clock/jiffies")
 	require.NoError(t, kernfs.WriteFile(d, root, "kernel/ksim/clock/advance_ms", []byte("1000\n")))
-	require.Equal(t, k.Clock.Now(), mustUint(t, before)+1e9)
+	require.Equal(t, kernelsim.Get(k, func(m *kernelsim.Machine) uint64 { return m.Clock.Now() }), mustUint(t, before)+1e9)
 	require.Equal(t, mustUint(t, jiffies)+250, mustUint(t, read(t, d, "kernel/ksim/clock/jiffies")))
 	for _, bad := range []string{"abc", "-5", "\n", "1.5", "99999999999999999999"} {
 		err := kernfs.WriteFile(d, root, "kernel/ksim/clock/advance_ms", []byte(bad))
@@ -112,7 +112,7 @@ func TestClockModeAndSpeed(t *testing.T) {
 func TestCPUTopologyCachesAndFreq(t *testing.T) {
 	k, err := kernelsim.New(kernelsim.Config{CPUs: 8, NUMANodes: 2, MemBytes: 4 << 30, HZ: 250, Seed: 1, Clock: clock.Manual, Speed: 1})
 	require.NoError(t, err)
-	d := New(k)
+	d := New(k, kernfs.NewOutbox())
 	cpu := "devices/system/cpu/cpu5/"
 	require.Equal(t, "1\n", read(t, d, cpu+"topology/physical_package_id"))
 	require.Equal(t, "1\n", read(t, d, cpu+"topology/core_id"))
@@ -157,7 +157,7 @@ func TestOfflineCPULosesTopologyAndCache(t *testing.T) {
 	require.Equal(t, "b\n", read(t, d, "bus/pci/devices/0000:00:03.0/local_cpus"))
 	require.ErrorIs(t, kernfs.WriteFile(d, root, "devices/system/cpu/cpu1/online", []byte("0\n")), nil)
 	require.ErrorIs(t, kernfs.WriteFile(d, root, "devices/system/cpu/cpu3/online", []byte("0\n")), nil)
-	require.Equal(t, []int{0}, k.CPUs.OnlineList())
+	require.Equal(t, []int{0}, kernelsim.Get(k, func(m *kernelsim.Machine) []int { return m.CPUs.OnlineList() }))
 	require.NoError(t, kernfs.WriteFile(d, root, "devices/system/cpu/cpu2/online", []byte("1\n")))
 	require.Equal(t, "2\n", read(t, d, "devices/system/cpu/cpu2/topology/core_id"))
 }

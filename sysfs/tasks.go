@@ -21,10 +21,10 @@ import (
 // to fork processes and send signals from a shell.
 func (v *view) tasksDir() kernfs.Dir {
 	return dir(
-		entry("exec", v.attr(0o200, nil, v.exec)),
-		entry("kill", v.attr(0o200, nil, v.kill)),
-		entry("last_pid", v.attr(0o444, func() string { return strconv.Itoa(v.k.LastSpawned()) }, nil)),
-		entry("spawn", v.attr(0o200, nil, v.spawn)),
+		entry("exec", v.attr(0o200, nil, exec)),
+		entry("kill", v.attr(0o200, nil, kill)),
+		entry("last_pid", v.attr(0o444, func(m *kernelsim.Machine) string { return strconv.Itoa(m.LastSpawned()) }, nil)),
+		entry("spawn", v.attr(0o200, nil, spawn)),
 	)
 }
 
@@ -32,7 +32,7 @@ func (v *view) tasksDir() kernfs.Dir {
 // README.md for the keys. Unknown keys and bad values are EINVAL, a
 // missing parent ESRCH, a full pid space EAGAIN, no memory ENOMEM;
 // nothing is created on error.
-func (v *view) spawn(line string) error {
+func spawn(m *kernelsim.Machine, line string) error {
 	fields, err := splitFields(line)
 	if err != nil {
 		return err
@@ -105,7 +105,7 @@ func (v *view) spawn(line string) error {
 			spec.RTPriority, err = parseInt(val, 1, 99)
 			prioSet = true
 		case "cpus":
-			spec.Allowed, err = cpu.ParseList(val, v.k.CPUs.Possible())
+			spec.Allowed, err = cpu.ParseList(val, m.CPUs.Possible())
 		case "reap":
 			var n int
 			n, err = parseInt(val, 0, 1)
@@ -149,7 +149,7 @@ func (v *view) spawn(line string) error {
 	if spec.Ignored&spec.Caught != 0 {
 		return einval("a signal both ignored and caught")
 	}
-	_, err = v.k.Spawn(req)
+	_, err = m.Spawn(req)
 	return spawnErrno(err)
 }
 
@@ -169,7 +169,7 @@ func spawnErrno(err error) error {
 }
 
 // kill takes "PID [SIG]" and sends the signal, SIGTERM by default as kill(1).
-func (v *view) kill(line string) error {
+func kill(m *kernelsim.Machine, line string) error {
 	f := strings.Fields(line)
 	if len(f) < 1 || len(f) > 2 {
 		return einval("want PID [SIGNAL], got %q", line)
@@ -184,12 +184,12 @@ func (v *view) kill(line string) error {
 			return fmt.Errorf("%w: %w", err, syscall.EINVAL)
 		}
 	}
-	return spawnErrno(v.k.Sched.Kill(pid, sig))
+	return spawnErrno(m.Sched.Kill(pid, sig))
 }
 
 // exec takes "PID ARGV..." and makes the process run that program: its
 // comm becomes the program's base name. Quote arguments with spaces.
-func (v *view) exec(line string) error {
+func exec(m *kernelsim.Machine, line string) error {
 	f, err := splitFields(line)
 	if err != nil {
 		return err
@@ -205,7 +205,7 @@ func (v *view) exec(line string) error {
 	if !path.IsAbs(exe) {
 		exe = "/usr/bin/" + exe
 	}
-	return spawnErrno(v.k.Sched.Exec(pid, exe, f[1:]))
+	return spawnErrno(m.Sched.Exec(pid, exe, f[1:]))
 }
 
 // splitFields splits on white space, keeping double-quoted values whole:

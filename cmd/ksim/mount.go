@@ -162,13 +162,15 @@ func serve(dir string, cfg kernelsim.Config, f mountFlags) error {
 	if err != nil {
 		return reportNotReady(ready, err)
 	}
+	outbox := kernfs.NewOutbox()
 	root := kernfs.NewStaticDir(0o755,
 		kernfs.Entry{Name: "dev", Node: devfs.New(k)},
 		kernfs.Entry{Name: "proc", Node: procfs.New(k)},
-		kernfs.Entry{Name: "sys", Node: sysfs.New(k)},
+		kernfs.Entry{Name: "sys", Node: sysfs.New(k, outbox)},
 	)
+	bootWallNs := kernelsim.Get(k, func(m *kernelsim.Machine) int64 { return m.Clock.BootWallNs() })
 	srv, err := fusemount.Mount(dir, root, fusemount.Options{
-		AllowOther: f.allowOther, TimeNs: k.Clock.BootWallNs(), Debug: f.debugFuse, Log: logger,
+		AllowOther: f.allowOther, TimeNs: bootWallNs, Debug: f.debugFuse, Log: logger, Outbox: outbox,
 	})
 	if err != nil {
 		return reportNotReady(ready, err)

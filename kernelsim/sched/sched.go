@@ -18,7 +18,7 @@ type Scheduler struct {
 	cpus   []runqueue
 	tasks  map[int]*Task // every thread, by pid
 	pids   []int         // sorted, so that every walk over tasks is deterministic
-	timers *timer.Queue // the kernel's: the scheduler posts its events there
+	timers *timer.Queue  // the kernel's: the scheduler posts its events there
 	kinds  [nrEventKinds]timer.Kind
 	seq    uint64 // orders enqueues
 	tun    tunables

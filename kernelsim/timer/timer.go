@@ -131,10 +131,10 @@ func (q *Queue) RunUntil(t uint64) {
 // Name is the registered name of a kind.
 func (q *Queue) Name(k Kind) string { return q.handlers[k].name }
 
-// Tick starts the periodic tick: fn(n, at) runs for tick n at its time
-// clk.TickTime(n), as a late event, from the tick after now. Tick n
-// posts tick n+1, so the tick never stops and never drifts.
-func (q *Queue) Tick(fn func(n, at uint64)) {
+// Tick starts the periodic tick and returns its kind: fn(n, at) runs for
+// tick n at its time clk.TickTime(n), as a late event, from the tick
+// after now. Tick n posts tick n+1, so the tick never stops or drifts.
+func (q *Queue) Tick(fn func(n, at uint64)) Kind {
 	var kind Kind
 	kind = q.Register("tick", func(e Event) {
 		n := e.Gen
@@ -143,6 +143,7 @@ func (q *Queue) Tick(fn func(n, at uint64)) {
 	})
 	n := q.clk.Ticks() + 1
 	q.Post(Event{At: q.clk.TickTime(n), Kind: kind, Late: true, Gen: n})
+	return kind
 }
 
 // entries is a min-heap by (At, Late, id): a total order.
