@@ -3,6 +3,7 @@ package kernelsim
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"syscall"
@@ -102,6 +103,7 @@ func (k *Kernel) Advance(ctx context.Context, ms uint64) error {
 		done := k.m.runSlice(end, k.sliceSpent())
 		manual, left := k.m.mode == clock.Manual, end-min(end, k.m.Clock.Now())
 		k.mu.Unlock()
+		runtime.Gosched() // let a waiting reader take the lock before the next slice does
 		switch {
 		case done:
 			return nil
@@ -130,6 +132,7 @@ func (k *Kernel) Sync() {
 		realtime = k.m.mode == clock.Realtime
 		done := !realtime || k.m.runSlice(target, k.sliceSpent())
 		k.mu.Unlock()
+		runtime.Gosched()
 		if done {
 			return
 		}
