@@ -1,20 +1,15 @@
 package kernelsim
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 
 	"ksim/kernelsim/cpu"
+	"ksim/kernelsim/errno"
 	"ksim/kernelsim/printk"
 	"ksim/kernelsim/sched"
 )
-
-// ErrBusy is returned when the kernel refuses a change it cannot make now (EBUSY).
-var ErrBusy = errors.New("device or resource busy")
-
-// ErrNoDevice is returned for a CPU that does not exist (ENODEV).
-var ErrNoDevice = errors.New("no such device")
 
 // SetCPUOnline is a write to /sys/devices/system/cpu/cpuN/online: it takes
 // a CPU down (its per-CPU threads park, its tasks and interrupts move
@@ -23,7 +18,7 @@ var ErrNoDevice = errors.New("no such device")
 // Observers hear of each change.
 func (m *Machine) SetCPUOnline(c int, on bool) error {
 	if c < 0 || c >= m.CPUs.Possible() {
-		return fmt.Errorf("cpu%d: %w", c, ErrNoDevice)
+		return errno.Errorf(syscall.ENODEV, "cpu%d: no such CPU", c)
 	}
 	if on == m.CPUs.Online(c) {
 		return nil
@@ -44,12 +39,12 @@ func (m *Machine) SetCPUOnline(c int, on bool) error {
 		return nil
 	}
 	if c == 0 {
-		return fmt.Errorf("cpu0: the boot CPU cannot go offline: %w", ErrBusy)
+		return errno.Errorf(syscall.EBUSY, "cpu0: the boot CPU cannot go offline")
 	}
 	// Per-CPU threads first, as the smpboot and workqueue hotplug callbacks run before the CPU dies.
 	online := cpu.MaskOf(m.CPUs.OnlineList()...)
 	if len(online.List()) == 1 {
-		return fmt.Errorf("cpu%d: %w: %w", c, sched.ErrLastCPU, ErrBusy)
+		return fmt.Errorf("cpu%d: %w", c, sched.ErrLastCPU)
 	}
 	var rest cpu.Mask
 	for _, o := range online.List() {
@@ -66,7 +61,7 @@ func (m *Machine) SetCPUOnline(c int, on bool) error {
 	}
 	broken, err := m.Sched.OfflineCPU(c, now)
 	if err != nil {
-		return fmt.Errorf("cpu%d: %w: %w", c, err, ErrBusy)
+		return errno.Errorf(syscall.EBUSY, "cpu%d: %w", c, err)
 	}
 	m.CPUs.SetOnline(c, false)
 	m.IRQ.CPUOffline(c)

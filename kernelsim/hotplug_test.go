@@ -2,6 +2,7 @@ package kernelsim
 
 import (
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -89,10 +90,10 @@ func TestOfflineCPUMovesTasksAndInterrupts(t *testing.T) {
 	require.Contains(t, joined, "no longer affine to cpu1")
 
 	// The boot CPU and the last online CPU stay.
-	require.ErrorIs(t, k.Do(func() error { return k.SetCPUOnline(0, false) }), ErrBusy)
+	require.ErrorIs(t, k.Do(func() error { return k.SetCPUOnline(0, false) }), syscall.EBUSY)
 	require.NoError(t, k.Do(func() error { return k.SetCPUOnline(2, false) }))
 	require.ErrorIs(t, k.Do(func() error { return k.SetCPUOnline(3, false) }), nil)
-	require.ErrorIs(t, k.Do(func() error { return k.SetCPUOnline(0, false) }), ErrBusy)
+	require.ErrorIs(t, k.Do(func() error { return k.SetCPUOnline(0, false) }), syscall.EBUSY)
 
 	for _, c := range []int{1, 2, 3} {
 		require.NoError(t, k.Do(func() error { return k.SetCPUOnline(c, true) }))

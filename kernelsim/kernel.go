@@ -19,6 +19,7 @@ import (
 	"ksim/kernelsim/mm"
 	"ksim/kernelsim/printk"
 	"ksim/kernelsim/sched"
+	"ksim/kernelsim/sysctl"
 	"ksim/kernelsim/timer"
 )
 
@@ -63,6 +64,10 @@ type Machine struct {
 	dropCachesQuiet bool
 	// observers are told of changes views may have to tell the host about.
 	observers []func(Change)
+	// sysctls are the tunables every subsystem registered.
+	sysctls *sysctl.Table
+	// dropCaches is what was last written to vm.drop_caches.
+	dropCaches int
 }
 
 // UTS is the kernel's names (struct new_utsname) and build banner.
@@ -131,6 +136,9 @@ func boot(cfg Config) (*Machine, error) {
 	m.tickKind = m.timers.Tick(m.tick)
 	m.UTS = defaultUTS(cfg.Hostname)
 	m.wireMemory()
+	if err := m.registerSysctls(); err != nil {
+		return nil, err
+	}
 	if err := m.boot(); err != nil {
 		return nil, fmt.Errorf("boot: %w", err)
 	}

@@ -2,7 +2,6 @@ package kernelsim
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"slices"
 	"sync"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"ksim/kernelsim/clock"
+	"ksim/kernelsim/errno"
 )
 
 // Kernel is one simulated machine behind its lock. Who waits for what:
@@ -83,7 +83,7 @@ func (k *Kernel) Write(ctx context.Context, fn func(m *Machine) error) error {
 // that ran stays run, as a sleep cut short by a signal.
 func (k *Kernel) Advance(ctx context.Context, ms uint64) error {
 	if ms > MaxAdvanceMs {
-		return fmt.Errorf("advance %d ms: at most %d: %w", ms, MaxAdvanceMs, ErrInvalid)
+		return errno.Errorf(syscall.EINVAL, "advance %d ms: at most %d", ms, MaxAdvanceMs)
 	}
 	if err := k.turns.take(ctx); err != nil {
 		return err
@@ -108,7 +108,7 @@ func (k *Kernel) Advance(ctx context.Context, ms uint64) error {
 		case done:
 			return nil
 		case ctx != nil && ctx.Err() != nil:
-			return fmt.Errorf("advance stopped %d ms short: %w", left/clock.NsecPerMsec, syscall.EINTR)
+			return errno.Errorf(syscall.EINTR, "advance stopped %d ms short", left/clock.NsecPerMsec)
 		case !manual: // changes written meanwhile apply at this slice boundary
 			k.turns.give()
 			held = false
@@ -189,7 +189,7 @@ func (q *turns) take(ctx context.Context) error {
 	} else {
 		q.giveLocked() // it was handed to us meanwhile: pass it on
 	}
-	return fmt.Errorf("waiting to change the machine: %w", syscall.EINTR)
+	return errno.Errorf(syscall.EINTR, "waiting to change the machine")
 }
 
 // busy says whether someone has the turn.

@@ -108,14 +108,6 @@ func (m *Machine) DropCaches(mode int, comm string, pid int) {
 	m.dropCachesQuiet = m.dropCachesQuiet || mode&4 != 0
 }
 
-// Memory failure errors with their errno, for the views.
-var (
-	ErrNoPage    = mm.ErrNoPage
-	ErrNotOnline = mm.ErrNotOnline
-	ErrPageBusy  = mm.ErrBusy
-	ErrPoisoned  = mm.ErrPoisoned
-)
-
 // OfflinePage is a write of a physical address to soft_offline_page
 // (soft) or hard_offline_page: memory takes the frame out of use, the
 // log says what happened, and a process that lost memory gets SIGBUS.
@@ -154,12 +146,8 @@ func (m *Machine) taskOfAddressSpace(id uint64) *sched.Task {
 
 // SetNrHugepages resizes a huge page pool and logs when it falls short,
 // as hugetlb does ("HugeTLB: allocating N of page size S failed").
-func (m *Machine) SetNrHugepages(size mm.HugeSize, n uint64) error {
-	got, err := m.Mem.SetNrHugepages(size, n)
-	if err != nil {
-		return err
-	}
-	if got < n {
+func (m *Machine) SetNrHugepages(size mm.HugeSize, n uint64) {
+	if got := m.Mem.SetNrHugepages(size, n); got < n {
 		kb := m.Mem.HugePool(size).KB()
 		unit := fmt.Sprintf("%d MiB", kb>>10)
 		if kb >= 1<<20 {
@@ -167,5 +155,4 @@ func (m *Machine) SetNrHugepages(size mm.HugeSize, n uint64) error {
 		}
 		m.Log.Printk(printk.Warning, "HugeTLB: allocating %d of page size %s failed.  Only allocated %d hugepages.", n, unit, got)
 	}
-	return nil
 }

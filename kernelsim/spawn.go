@@ -3,7 +3,9 @@ package kernelsim
 import (
 	"fmt"
 	"path"
+	"syscall"
 
+	"ksim/kernelsim/errno"
 	"ksim/kernelsim/mm"
 	"ksim/kernelsim/sched"
 )
@@ -80,7 +82,7 @@ func (m *Machine) Spawn(req SpawnRequest) (*sched.Task, error) {
 	defer m.Sched.SetCurrent(nil)
 	as, err := m.Mem.NewAddressSpace(img, m.rng)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", spec.Comm, err, sched.ErrNoMemory)
+		return nil, errno.Errorf(syscall.ENOMEM, "%s: %w: %w", spec.Comm, err, sched.ErrNoMemory)
 	}
 	spec.MM = as
 	t, err := m.Sched.Spawn(spec)

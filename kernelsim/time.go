@@ -1,14 +1,11 @@
 package kernelsim
 
 import (
-	"errors"
-	"fmt"
+	"syscall"
 
 	"ksim/kernelsim/clock"
+	"ksim/kernelsim/errno"
 )
-
-// ErrInvalid is returned for a bad value written to a control (EINVAL).
-var ErrInvalid = errors.New("invalid argument")
 
 // MaxAdvanceMs bounds one advance_ms write to a simulated day, so a typo
 // cannot keep the daemon busy for hours.
@@ -20,7 +17,7 @@ func (m *Machine) Mode() clock.Mode { return m.mode }
 // SetMode switches between realtime and manual.
 func (m *Machine) SetMode(mode clock.Mode) error {
 	if mode == clock.Realtime && m.cfg.WallClock == nil {
-		return fmt.Errorf("realtime clock needs a wall clock: %w", ErrInvalid)
+		return errno.Errorf(syscall.EINVAL, "realtime clock needs a wall clock")
 	}
 	m.mode = mode
 	m.anchorRealtime()
@@ -33,7 +30,7 @@ func (m *Machine) Speed() float64 { return m.speed }
 // SetSpeed changes the realtime multiplier.
 func (m *Machine) SetSpeed(f float64) error {
 	if err := m.cfg.checkSpeed(f); err != nil {
-		return fmt.Errorf("%w: %w", err, ErrInvalid)
+		return errno.Errorf(syscall.EINVAL, "%w", err)
 	}
 	m.speed = f
 	m.anchorRealtime()

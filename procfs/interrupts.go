@@ -2,13 +2,11 @@ package procfs
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"ksim/kernelsim"
 	"ksim/kernelsim/cpu"
@@ -106,7 +104,7 @@ func (v *view) irqDir() kernfs.Dir {
 			if err != nil {
 				return err
 			}
-			return irqErrno(m.IRQ.SetDefaultAffinity(mask))
+			return m.IRQ.SetDefaultAffinity(mask)
 		})})
 	return kernfs.NewStaticDir(0o555, entries...)
 }
@@ -138,13 +136,13 @@ func (v *view) irqDescDir(info irqDescInfo) kernfs.Dir {
 		return func(m *kernelsim.Machine, _ *kernfs.Caller, s string) error {
 			if !m.IRQ.Desc(n).UserSettable() {
 				// write_irq_affinity checks this before it parses anything.
-				return fmt.Errorf("irq %d: %w: %w", n, irq.ErrNotSettable, syscall.EPERM)
+				return fmt.Errorf("irq %d: %w", n, irq.ErrNotSettable)
 			}
 			mask, err := parseAffinity(m, s, list)
 			if err != nil {
 				return err
 			}
-			return irqErrno(m.IRQ.SetAffinity(n, mask))
+			return m.IRQ.SetAffinity(n, mask)
 		}
 	}
 	effective := func(d *irq.Desc) []int {
@@ -191,31 +189,16 @@ func putMask(b *bytes.Buffer, m *kernelsim.Machine, mask cpu.Mask) {
 // mask bit past the last CPU EOVERFLOW, a listed CPU past it ERANGE.
 func parseAffinity(m *kernelsim.Machine, s string, list bool) (cpu.Mask, error) {
 	n := m.CPUs.Possible()
-	var mask cpu.Mask
-	var err error
 	if list {
-		mask, err = cpu.ParseUserList(s, n)
-	} else {
-		mask, err = cpu.ParseMask(s, n)
-	}
-	switch {
-	case err == nil:
+		mask, err := cpu.ParseUserList(s, n)
+		if err != nil {
+			return mask, fmt.Errorf("list %q: %w", s, err)
+		}
 		return mask, nil
-	case errors.Is(err, cpu.ErrMaskOverflow):
-		return mask, fmt.Errorf("mask %q: %w: %w", s, err, syscall.EOVERFLOW)
-	case errors.Is(err, cpu.ErrListRange):
-		return mask, fmt.Errorf("list %q: %w: %w", s, err, syscall.ERANGE)
 	}
-	return mask, einval("mask %q: %v", s, err)
-}
-
-// irqErrno gives the interrupt model's refusals their errnos.
-func irqErrno(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, irq.ErrNotSettable):
-		return fmt.Errorf("%w: %w", err, syscall.EPERM)
+	mask, err := cpu.ParseMask(s, n)
+	if err != nil {
+		return mask, fmt.Errorf("mask %q: %w", s, err)
 	}
-	return fmt.Errorf("%w: %w", err, syscall.EINVAL)
+	return mask, nil
 }

@@ -4,10 +4,8 @@ package procfs
 
 import (
 	"bytes"
-	"fmt"
 	"io/fs"
 	"strconv"
-	"syscall"
 
 	"ksim/kernelsim"
 	"ksim/kernfs"
@@ -85,11 +83,6 @@ func New(k *kernelsim.Kernel) kernfs.Dir {
 		kernfs.Entry{Name: "zoneinfo", Node: v.file(0o444, v.zoneinfo, nil)},
 	)
 	return &rootDir{StaticDir: static, v: v}
-}
-
-// einval wraps a parse failure as the EINVAL a write gets.
-func einval(format string, args ...any) error {
-	return fmt.Errorf(format+": %w", append(args, syscall.EINVAL)...)
 }
 
 // putUint appends a decimal number, as seq_put_decimal_ull does.

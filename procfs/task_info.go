@@ -2,7 +2,6 @@ package procfs
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -10,7 +9,9 @@ import (
 	"syscall"
 
 	"ksim/kernelsim"
+	"ksim/kernelsim/errno"
 	"ksim/kernelsim/mm"
+	"ksim/kernelsim/parse"
 	"ksim/kernelsim/sched"
 	"ksim/kernfs"
 )
@@ -306,11 +307,11 @@ func taskOOMScoreAdj(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller, d 
 // setOOMScoreAdj parses as oom_score_adj_write: an int in C notation,
 // -1000..1000; lowering it below what it was needs CAP_SYS_RESOURCE.
 func setOOMScoreAdj(_ *kernelsim.Machine, c *kernfs.Caller, t *sched.Task, s string) error {
-	n, err := parseKernelInt(s)
+	n, err := parse.Int32(strings.TrimSpace(s), 0) // kstrtoint(strstrip(buffer), 0)
 	if err != nil {
 		return err
 	}
-	return oomAdjErr(t.Process().SetOOMScoreAdj(n, c.IsRoot()))
+	return t.Process().SetOOMScoreAdj(n, c.IsRoot())
 }
 
 // Legacy oom_adj, -17..15, kept in step with oom_score_adj (fs/proc/base.c oom_adj_read/write).
@@ -331,25 +332,18 @@ func taskOOMAdj(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller, d *task
 }
 
 func setOOMAdj(_ *kernelsim.Machine, c *kernfs.Caller, t *sched.Task, s string) error {
-	n, err := parseKernelInt(s)
+	n, err := parse.Int32(strings.TrimSpace(s), 0) // kstrtoint(strstrip(buffer), 0)
 	if err != nil {
 		return err
 	}
 	if n < oomDisable || n > oomAdjustMax {
-		return einval("oom_adj %d: want %d..%d", n, oomDisable, oomAdjustMax)
+		return errno.Errorf(syscall.EINVAL, "oom_adj %d: want %d..%d", n, oomDisable, oomAdjustMax)
 	}
 	adj := n * oomScoreAdjMax / -oomDisable
 	if n == oomAdjustMax {
 		adj = oomScoreAdjMax
 	}
-	return oomAdjErr(t.Process().SetOOMScoreAdj(adj, c.IsRoot()))
-}
-
-func oomAdjErr(err error) error {
-	if errors.Is(err, sched.ErrNotPermitted) {
-		return fmt.Errorf("%w: %w", err, syscall.EACCES)
-	}
-	return rangeErr(err)
+	return t.Process().SetOOMScoreAdj(adj, c.IsRoot())
 }
 
 func taskLoginUID(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller, d *taskDirNode) error {
@@ -357,16 +351,17 @@ func taskLoginUID(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller, d *ta
 	return nil
 }
 
-// setLoginUID is audit's loginuid_write: root only (CAP_AUDIT_CONTROL).
+// setLoginUID is proc_loginuid_write: a decimal as kstrtouint reads it,
+// then only root may set it (audit_set_loginuid, CAP_AUDIT_CONTROL).
 func setLoginUID(_ *kernelsim.Machine, c *kernfs.Caller, t *sched.Task, s string) error {
-	if !c.IsRoot() {
-		return syscall.EPERM
-	}
-	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
+	n, err := parse.Uint32(s, 10)
 	if err != nil {
-		return einval("loginuid %q", s)
+		return fmt.Errorf("loginuid: %w", err)
 	}
-	t.Process().LoginUID = uint32(n)
+	if !c.IsRoot() {
+		return errno.Errorf(syscall.EPERM, "loginuid: only root may set it")
+	}
+	t.Process().LoginUID = n
 	return nil
 }
 
@@ -385,22 +380,4 @@ func taskIO(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskDirN
 	fmt.Fprintf(b, "rchar: %d\nwchar: %d\nsyscr: %d\nsyscw: %d\nread_bytes: %d\nwrite_bytes: %d\ncancelled_write_bytes: %d\n",
 		io.RChar, io.WChar, io.SyscR, io.SyscW, io.ReadBytes, io.WriteBytes, io.CancelledWrite)
 	return nil
-}
-
-// parseKernelInt reads an int as kstrtoint(strstrip(s), 0) does.
-func parseKernelInt(s string) (int, error) {
-	t := strings.TrimSpace(s)
-	neg := strings.HasPrefix(t, "-")
-	t = strings.TrimPrefix(strings.TrimPrefix(t, "-"), "+")
-	n, err := parseCUint(t)
-	if err != nil || n > 1<<31 {
-		return 0, einval("%q is not an integer", s)
-	}
-	if neg {
-		return -int(n), nil
-	}
-	if n > 1<<31-1 {
-		return 0, einval("%q does not fit an int", s)
-	}
-	return int(n), nil
 }

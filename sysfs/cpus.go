@@ -1,7 +1,6 @@
 package sysfs
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	"ksim/kernelsim"
 	"ksim/kernelsim/cpu"
+	"ksim/kernelsim/parse"
 	"ksim/kernfs"
 )
 
@@ -88,20 +88,14 @@ type cpuGroups struct {
 	withCPU []string
 }
 
-// setCPUOnline takes "0" or "1" as kstrtobool does and takes the CPU down
-// or up (drivers/base/cpu.c online_store). The last online CPU stays: EBUSY.
+// setCPUOnline takes a boolean as kstrtobool reads it and takes the CPU
+// down or up (drivers/base/cpu.c online_store). The last online CPU stays: EBUSY.
 func setCPUOnline(m *kernelsim.Machine, c int, s string) error {
-	on, err := parseBool(s)
+	on, err := parse.Bool(s)
 	if err != nil {
 		return err
 	}
-	if err := m.SetCPUOnline(c, on); err != nil {
-		if errors.Is(err, kernelsim.ErrBusy) {
-			return fmt.Errorf("%w: %w", err, syscall.EBUSY)
-		}
-		return fmt.Errorf("%w: %w", err, syscall.ENODEV)
-	}
-	return nil
+	return m.SetCPUOnline(c, on)
 }
 
 // topologyDir is cpuN/topology (drivers/base/topology.c): ids and the
@@ -183,9 +177,9 @@ func (v *view) cpufreqDir() kernfs.Dir {
 		}
 		setKHz := func(set func(*cpu.FreqPolicy, uint64)) func(*kernelsim.Machine, string) error {
 			return func(m *kernelsim.Machine, s string) error {
-				n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
+				n, err := parse.Uint(s, 0) // store_one: kstrtoul(buf, 0)
 				if err != nil {
-					return fmt.Errorf("frequency %q: %w", s, syscall.EINVAL)
+					return fmt.Errorf("frequency: %w", err)
 				}
 				set(p(m), n)
 				return nil
@@ -193,12 +187,8 @@ func (v *view) cpufreqDir() kernfs.Dir {
 		}
 		choice := func(set func(*cpu.FreqPolicy, string) error) func(*kernelsim.Machine, string) error {
 			return func(m *kernelsim.Machine, s string) error {
-				err := set(p(m), strings.TrimSpace(s))
-				if errors.Is(err, cpu.ErrEPPPerformance) {
-					return fmt.Errorf("%w: %w", err, syscall.EBUSY)
-				}
-				if err != nil {
-					return fmt.Errorf("%q: %w: %w", s, err, syscall.EINVAL)
+				if err := set(p(m), strings.TrimSpace(s)); err != nil {
+					return fmt.Errorf("%q: %w", s, err)
 				}
 				return nil
 			}

@@ -2,7 +2,6 @@ package sysfs
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,7 +9,9 @@ import (
 
 	"ksim/kernelsim"
 	"ksim/kernelsim/cpu"
+	"ksim/kernelsim/errno"
 	"ksim/kernelsim/mm"
+	"ksim/kernelsim/parse"
 	"ksim/kernfs"
 )
 
@@ -185,12 +186,14 @@ func (v *view) hugePoolDir(size mm.HugeSize) kernfs.Dir {
 	num := func(f func(*mm.HugePool) uint64) func(*kernelsim.Machine) string {
 		return func(m *kernelsim.Machine) string { return strconv.FormatUint(f(m.Mem.HugePool(size)), 10) }
 	}
+	// nr_hugepages_store_common: kstrtoul(buf, 10), then any count.
 	setNr := func(m *kernelsim.Machine, s string) error {
-		n, err := parseUint(s)
+		n, err := parse.Uint(s, 10)
 		if err != nil {
 			return err
 		}
-		return m.SetNrHugepages(size, n)
+		m.SetNrHugepages(size, n)
+		return nil
 	}
 	return dir(
 		entry("free_hugepages", v.attr(0o444, num((*mm.HugePool).Free), nil)),
@@ -198,7 +201,7 @@ func (v *view) hugePoolDir(size mm.HugeSize) kernfs.Dir {
 		entry("nr_hugepages_mempolicy", v.attr(0o644, num((*mm.HugePool).Total), setNr)),
 		entry("nr_overcommit_hugepages", v.attr(0o644, num(func(p *mm.HugePool) uint64 { return p.MaxExtra }),
 			func(m *kernelsim.Machine, s string) error {
-				n, err := parseUint(s)
+				n, err := parse.Uint(s, 10)
 				if err == nil {
 					m.Mem.HugePool(size).MaxExtra = n
 				}
@@ -230,7 +233,7 @@ func (v *view) choice(cur func(m *kernelsim.Machine) *string, options []string) 
 				return nil
 			}
 		}
-		return fmt.Errorf("%q: want one of %v: %w", s, options, syscall.EINVAL)
+		return errno.Errorf(syscall.EINVAL, "%q: want one of %v", s, options)
 	})
 }
 
@@ -247,25 +250,15 @@ func (v *view) memoryDir() kernfs.Dir {
 	)}
 }
 
-// offlinePage takes a physical address, as kstrtoull(buf, 0) reads it, and
-// takes its page frame out of use.
+// offlinePage takes a physical address, as kstrtoull(buf, 0) reads it
+// (any failure is EINVAL: soft_offline_page_store), and takes its page
+// frame out of use.
 func offlinePage(m *kernelsim.Machine, s string, soft bool) error {
-	addr, err := strconv.ParseUint(strings.TrimSpace(s), 0, 64)
+	addr, err := parse.Uint(s, 0)
 	if err != nil {
-		return fmt.Errorf("address %q: %w", s, syscall.EINVAL)
+		return errno.Errorf(syscall.EINVAL, "address %q: %w", s, err)
 	}
-	err = m.OfflinePage(addr, soft)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, kernelsim.ErrNoPage):
-		return fmt.Errorf("%w: %w", err, syscall.ENXIO)
-	case errors.Is(err, kernelsim.ErrNotOnline):
-		return fmt.Errorf("%w: %w", err, syscall.EIO)
-	case errors.Is(err, kernelsim.ErrPoisoned):
-		return fmt.Errorf("%w: %w", err, syscall.Errno(133)) // EHWPOISON
-	}
-	return fmt.Errorf("%w: %w", err, syscall.EBUSY)
+	return m.OfflinePage(addr, soft)
 }
 
 // memoryBlocks adds memoryN directories to the static entries, one per

@@ -1,12 +1,13 @@
 package sysfs
 
 import (
-	"fmt"
 	"strconv"
 	"syscall"
 
 	"ksim/kernelsim"
+	"ksim/kernelsim/errno"
 	"ksim/kernelsim/irq"
+	"ksim/kernelsim/parse"
 	"ksim/kernfs"
 )
 
@@ -20,12 +21,12 @@ func (v *view) netDir() kernfs.Dir {
 		return v.attr(0o644, func(m *kernelsim.Machine) string {
 			return strconv.FormatUint(get(m.IRQ.NIC()), 10)
 		}, func(m *kernelsim.Machine, s string) error {
-			n, err := parseUint(s)
+			n, err := parse.Uint(s, 10)
 			if err != nil {
 				return err
 			}
 			if n > irq.MaxPPS {
-				return fmt.Errorf("%d packets/s: at most %d: %w", n, irq.MaxPPS, syscall.EINVAL)
+				return errno.Errorf(syscall.EINVAL, "%d packets/s: at most %d", n, irq.MaxPPS)
 			}
 			return set(m.IRQ.NIC(), n)
 		})

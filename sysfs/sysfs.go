@@ -5,8 +5,6 @@ package sysfs
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"io/fs"
 	"strconv"
 	"strings"
@@ -14,6 +12,8 @@ import (
 
 	"ksim/kernelsim"
 	"ksim/kernelsim/clock"
+	"ksim/kernelsim/errno"
+	"ksim/kernelsim/parse"
 	"ksim/kernfs"
 )
 
@@ -108,63 +108,29 @@ func (v *view) clockDir() kernfs.Dir {
 		// advance_ms is written outside Write: Advance takes its turn and the
 		// lock itself, a slice at a time, so reads go on while time runs.
 		entry("advance_ms", kernfs.NewFile(0o200, nil, func(c *kernfs.Caller, data []byte, _ int64) error {
-			ms, err := parseUint(string(data))
+			ms, err := parse.Uint(string(data), 10)
 			if err != nil {
 				return err
 			}
-			return errnoFromKernel(k.Advance(c.Context(), ms))
+			return k.Advance(c.Context(), ms)
 		}).RefuseUnsupportedOpen()),
 		entry("jiffies", v.attr(0o444, func(m *kernelsim.Machine) string { return strconv.FormatUint(m.Clock.Jiffies(), 10) }, nil)),
 		entry("mode", v.attr(0o644, func(m *kernelsim.Machine) string { return m.Mode().String() }, func(m *kernelsim.Machine, s string) error {
 			mode, err := clock.ParseMode(strings.TrimSuffix(s, "\n"))
 			if err != nil {
-				return fmt.Errorf("%w: %w", err, syscall.EINVAL)
+				return errno.Errorf(syscall.EINVAL, "%w", err)
 			}
-			return errnoFromKernel(m.SetMode(mode))
+			return m.SetMode(mode)
 		})),
 		entry("speed", v.attr(0o644, func(m *kernelsim.Machine) string { return strconv.FormatFloat(m.Speed(), 'g', -1, 64) }, func(m *kernelsim.Machine, s string) error {
 			f, err := strconv.ParseFloat(strings.TrimSuffix(s, "\n"), 64)
 			if err != nil {
-				return fmt.Errorf("speed %q: %w", s, syscall.EINVAL)
+				return errno.Errorf(syscall.EINVAL, "speed %q is not a number", s)
 			}
-			return errnoFromKernel(m.SetSpeed(f))
+			return m.SetSpeed(f)
 		})),
 		entry("uptime_ns", v.attr(0o444, func(m *kernelsim.Machine) string { return strconv.FormatUint(m.Clock.Now(), 10) }, nil)),
 	)
-}
-
-// errnoFromKernel gives the kernel model's invalid-argument errors the EINVAL a write returns.
-func errnoFromKernel(err error) error {
-	if errors.Is(err, kernelsim.ErrInvalid) {
-		return fmt.Errorf("%w: %w", err, syscall.EINVAL)
-	}
-	return err
-}
-
-// parseUint reads an unsigned decimal as kstrtoull(s, 10) does: an
-// optional '+', digits, and at most one trailing newline. Overflow is ERANGE.
-func parseUint(s string) (uint64, error) {
-	t := strings.TrimPrefix(strings.TrimSuffix(s, "\n"), "+")
-	if t == "" || strings.IndexFunc(t, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
-		return 0, fmt.Errorf("%q is not a number: %w", s, syscall.EINVAL)
-	}
-	n, err := strconv.ParseUint(t, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%q: %w", s, syscall.ERANGE)
-	}
-	return n, nil
-}
-
-// parseBool reads a boolean as kstrtobool does: 1/y/Y/on for true, 0/n/N/off for false.
-func parseBool(s string) (bool, error) {
-	t := strings.TrimSuffix(s, "\n")
-	switch {
-	case t == "1" || strings.HasPrefix(t, "y") || strings.HasPrefix(t, "Y") || strings.EqualFold(t, "on"):
-		return true, nil
-	case t == "0" || strings.HasPrefix(t, "n") || strings.HasPrefix(t, "N") || strings.EqualFold(t, "off"):
-		return false, nil
-	}
-	return false, fmt.Errorf("%q is not a boolean: %w", s, syscall.EINVAL)
 }
 
 func boolDigit(b bool) string {

@@ -15,10 +15,10 @@ import (
 )
 
 func TestSplitFieldsKeepsQuotedValues(t *testing.T) {
-	f, err := splitFields(`comm=nginx  cmdline="nginx -g daemon off;" x="a\"b"` + "\n")
+	f, err := kernelsim.SplitFields(`comm=nginx  cmdline="nginx -g daemon off;" x="a\"b"` + "\n")
 	require.NoError(t, err)
 	require.Equal(t, []string{"comm=nginx", "cmdline=nginx -g daemon off;", `x=a"b`}, f)
-	_, err = splitFields(`cmdline="open`)
+	_, err = kernelsim.SplitFields(`cmdline="open`)
 	require.ErrorIs(t, err, syscall.EINVAL)
 }
 

@@ -22,6 +22,7 @@ import (
 	"ksim/kernelsim"
 	"ksim/kernelsim/clock"
 	"ksim/kernelsim/mm"
+	"ksim/kernelsim/parse"
 	"ksim/kernelsim/printk"
 	"ksim/kernfs"
 	"ksim/procfs"
@@ -118,13 +119,13 @@ func (f *mountFlags) config() (kernelsim.Config, error) {
 	if err != nil {
 		return cfg, usageErrorf("--clock %q: want realtime or manual", f.clockMode)
 	}
-	mem, err := mm.ParseSize(f.mem)
+	mem, err := parse.Size(f.mem)
 	if err != nil {
 		return cfg, usageErrorf("--mem %q: %s", f.mem, sizeSyntax)
 	}
 	swap := uint64(0)
 	if f.swap != "0" {
-		if swap, err = mm.ParseSize(f.swap); err != nil {
+		if swap, err = parse.Size(f.swap); err != nil {
 			return cfg, usageErrorf("--swap %q: %s", f.swap, sizeSyntax)
 		}
 	}

@@ -1,8 +1,10 @@
 package cpu
 
 import (
-	"errors"
 	"slices"
+	"syscall"
+
+	"ksim/kernelsim/errno"
 )
 
 // Cache is one level of a core's cache hierarchy, as CPUID leaf 4
@@ -42,11 +44,11 @@ var (
 
 // Errors of cpufreq policy writes.
 var (
-	ErrNoGovernor = errors.New("no such governor")
-	ErrNoEPP      = errors.New("no such energy performance preference")
+	ErrNoGovernor = errno.New(syscall.EINVAL, "no such governor")
+	ErrNoEPP      = errno.New(syscall.EINVAL, "no such energy performance preference")
 	// ErrEPPPerformance: under the performance governor only the
-	// performance preference may be set (EBUSY in intel_pstate).
-	ErrEPPPerformance = errors.New("the performance governor fixes the preference")
+	// performance preference may be set (intel_pstate).
+	ErrEPPPerformance = errno.New(syscall.EBUSY, "the performance governor fixes the preference")
 )
 
 // FreqPolicy is a CPU's cpufreq policy (struct cpufreq_policy): one per

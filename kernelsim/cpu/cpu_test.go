@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,13 +19,14 @@ func TestFormatList(t *testing.T) {
 	require.Equal(t, "", FormatList(nil))
 }
 
-func TestParseList(t *testing.T) {
-	m, err := ParseList("0-1,3", 4)
+func TestParseUserListRefuses(t *testing.T) {
+	m, err := ParseUserList("0-1,3", 4)
 	require.NoError(t, err)
 	require.Equal(t, []int{0, 1, 3}, m.List())
-	for _, bad := range []string{"", "4", "2-1", "a", "0-9", "-1"} {
-		_, err := ParseList(bad, 4)
-		require.Error(t, err, bad)
+	for bad, want := range map[string]syscall.Errno{"4": syscall.ERANGE, "0-9": syscall.ERANGE,
+		"2-1": syscall.EINVAL, "a": syscall.EINVAL, "-1": syscall.EINVAL} {
+		_, err := ParseUserList(bad, 4)
+		require.ErrorIs(t, err, want, bad)
 	}
 }
 

@@ -1,10 +1,12 @@
 package cpu
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"syscall"
+
+	"ksim/kernelsim/errno"
 )
 
 // FormatList prints ascending bit numbers as the kernel's "%*pbl" does:
@@ -130,42 +132,12 @@ func (m Mask) First() int {
 	return -1
 }
 
-// ParseList reads a CPU list as cpulist_parse does: "0-3,6,8-9". Every
-// CPU must be below n.
-func ParseList(s string, n int) (Mask, error) {
-	var m Mask
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return m, fmt.Errorf("empty cpu list")
-	}
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil || a < 0 {
-			return Mask{}, fmt.Errorf("cpu list %q: bad cpu %q", s, lo)
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil || b < a {
-				return Mask{}, fmt.Errorf("cpu list %q: bad range %q", s, part)
-			}
-		}
-		if b >= n {
-			return Mask{}, fmt.Errorf("cpu list %q: cpu %d does not exist", s, b)
-		}
-		for c := a; c <= b; c++ {
-			m.Set(c)
-		}
-	}
-	return m, nil
-}
-
 // Errors of parsing a CPU mask or list written by a user, with the errno
 // Linux returns for each (lib/bitmap-str.c).
 var (
-	ErrMaskSyntax   = errors.New("invalid cpu mask")                    // EINVAL
-	ErrMaskOverflow = errors.New("cpu mask has bits past the last CPU") // EOVERFLOW
-	ErrListRange    = errors.New("cpu list names a CPU past the last")  // ERANGE
+	ErrMaskSyntax   = errno.New(syscall.EINVAL, "invalid cpu mask")
+	ErrMaskOverflow = errno.New(syscall.EOVERFLOW, "cpu mask has bits past the last CPU")
+	ErrListRange    = errno.New(syscall.ERANGE, "cpu list names a CPU past the last")
 )
 
 // ParseMask reads a hex mask as cpumask_parse_user does: comma-separated

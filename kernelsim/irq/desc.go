@@ -1,21 +1,22 @@
 package irq
 
 import (
-	"errors"
+	"syscall"
 
 	"ksim/kernelsim/cpu"
+	"ksim/kernelsim/errno"
 )
 
 // Errors of affinity changes, as kernel/irq/proc.c write_irq_affinity and
 // kernel/irq/manage.c irq_set_affinity return them.
 var (
 	// ErrNotSettable: the kernel manages the IRQ's affinity (managed
-	// interrupts, IRQF_NOBALANCING), so userspace may not (EPERM).
-	ErrNotSettable = errors.New("affinity of this interrupt cannot be set from userspace")
-	// ErrNoOnlineCPU: the mask names no online CPU (EINVAL).
-	ErrNoOnlineCPU = errors.New("mask holds no online CPU")
-	// ErrNoSuchIRQ: no descriptor has this number (EINVAL).
-	ErrNoSuchIRQ = errors.New("no such interrupt")
+	// interrupts, IRQF_NOBALANCING), so userspace may not.
+	ErrNotSettable = errno.New(syscall.EPERM, "affinity of this interrupt cannot be set from userspace")
+	// ErrNoOnlineCPU: the mask names no online CPU.
+	ErrNoOnlineCPU = errno.New(syscall.EINVAL, "mask holds no online CPU")
+	// ErrNoSuchIRQ: no descriptor has this number.
+	ErrNoSuchIRQ = errno.New(syscall.EINVAL, "no such interrupt")
 )
 
 // NoNode is NUMA_NO_NODE, what /proc/irq/N/node prints for an interrupt

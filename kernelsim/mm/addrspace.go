@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"syscall"
+
+	"ksim/kernelsim/errno"
 )
 
 // Image describes a program to load: how large its mappings are and how
@@ -186,8 +189,8 @@ func (as *AddressSpace) userRequest(kind OwnerKind) allocRequest {
 	return allocRequest{owner: Owner{Kind: kind, ID: as.id, MT: Movable}, highest: ZoneNormal, reclaim: true, oom: true}
 }
 
-// ErrCommit is a request overcommit accounting refuses (ENOMEM from mmap or fork).
-var ErrCommit = fmt.Errorf("not enough memory to commit: %w", ErrNoMemory)
+// ErrCommit is a request overcommit accounting refuses: ENOMEM from mmap or fork.
+var ErrCommit = errno.Errorf(syscall.ENOMEM, "not enough memory to commit: %w", ErrNoMemory)
 
 // mayCommit is __vm_enough_memory: with overcommit_memory 1 anything
 // goes; with 0 a single request may not exceed RAM plus swap; with 2 the

@@ -1,7 +1,5 @@
 package mm
 
-import "fmt"
-
 // HugeSize is a huge page size the machine supports.
 type HugeSize int
 
@@ -52,12 +50,11 @@ func (m *Memory) HugetlbPages() uint64 {
 // (set_max_huge_pages): growing takes whole aligned blocks from the buddy
 // allocators, nodes in turn, compacting once when none is left, and stops
 // where none can be had, so the pool may end smaller than asked;
-// shrinking frees unused huge pages. It returns the new size.
-func (m *Memory) SetNrHugepages(s HugeSize, n uint64) (uint64, error) {
+// shrinking frees unused huge pages. It returns the new size. As in
+// Linux, any count is taken: a huge one makes the pool as big as memory
+// allows (__nr_hugepages_store_common has no upper bound).
+func (m *Memory) SetNrHugepages(s HugeSize, n uint64) uint64 {
 	p := m.huge[s]
-	if n > 1<<32 {
-		return p.Total(), fmt.Errorf("nr_hugepages %d: %w", n, ErrRange)
-	}
 	for p.Total() > n && len(p.free) > 0 {
 		last := p.free[len(p.free)-1]
 		p.free = p.free[:len(p.free)-1]
@@ -78,7 +75,7 @@ func (m *Memory) SetNrHugepages(s HugeSize, n uint64) (uint64, error) {
 		}
 		break
 	}
-	return p.Total(), nil
+	return p.Total()
 }
 
 // allocHugePage takes one huge page from the node after the one the last

@@ -1,8 +1,10 @@
 package mm
 
 import (
-	"errors"
 	"fmt"
+	"syscall"
+
+	"ksim/kernelsim/errno"
 )
 
 // Memory failure (mm/memory-failure.c): a page frame reported bad is
@@ -10,12 +12,13 @@ import (
 // rehearsal) moves the data away first; hard offline (memory_failure)
 // does what can still be done with a page already lost.
 
-// Errors memory failure returns; the view turns them into errno values.
+// Errors memory failure returns, with the errnos of soft_offline_page_store
+// and hard_offline_page_store.
 var (
-	ErrNoPage    = errors.New("no such page frame")             // ENXIO
-	ErrNotOnline = errors.New("page not online")                // EIO
-	ErrBusy      = errors.New("page could not be handled")      // EBUSY
-	ErrPoisoned  = errors.New("page already hardware poisoned") // EHWPOISON
+	ErrNoPage    = errno.New(syscall.ENXIO, "no such page frame")
+	ErrNotOnline = errno.New(syscall.EIO, "page not online")
+	ErrPageBusy  = errno.New(syscall.EBUSY, "page could not be handled")
+	ErrPoisoned  = errno.New(errno.EHWPOISON, "page already hardware poisoned")
 )
 
 // LogLine is a kernel message a memory operation wants logged.
@@ -92,7 +95,7 @@ func (m *Memory) SoftOffline(pfn uint64) (FailureResult, error) {
 	case Hugetlb:
 		if !m.dissolve(pfn) {
 			r.log(levelInfo, "soft offline: %#x: hugepage isolation failed", pfn)
-			return r, ErrBusy
+			return r, ErrPageBusy
 		}
 		m.poison(z, pfn)
 	case FileCache:
@@ -107,7 +110,7 @@ func (m *Memory) SoftOffline(pfn uint64) (FailureResult, error) {
 		// Migrate: a new frame for the same owner, then the old one goes bad.
 		if _, err := m.alloc(1, allocRequest{owner: o, highest: ZoneNormal, node: z.Node + 1}); err != nil {
 			r.log(levelInfo, "soft offline: %#x: migration failed -12, type %s", pfn, o.Kind)
-			return r, ErrBusy
+			return r, ErrPageBusy
 		}
 		m.Events.PgMigrateSuccess++
 		m.poison(z, pfn)
@@ -116,7 +119,7 @@ func (m *Memory) SoftOffline(pfn uint64) (FailureResult, error) {
 		return r, ErrNotOnline
 	default:
 		r.log(levelInfo, "soft offline: %#x: page isolation failed", pfn)
-		return r, ErrBusy
+		return r, ErrPageBusy
 	}
 	return r, nil
 }
@@ -159,7 +162,7 @@ func (m *Memory) HardOffline(pfn uint64) (FailureResult, error) {
 		}
 		m.poisonedInUse[pfn] = true
 		result("huge page", "Failed")
-		return r, ErrBusy
+		return r, ErrPageBusy
 	case FileCache:
 		m.uncache(1)
 		m.poison(z, pfn)
@@ -181,7 +184,7 @@ func (m *Memory) HardOffline(pfn uint64) (FailureResult, error) {
 	default:
 		m.poisonedInUse[pfn] = true
 		result("reserved kernel page", "Ignored")
-		return r, ErrBusy
+		return r, ErrPageBusy
 	}
 	return r, nil
 }

@@ -13,11 +13,11 @@
 package mm
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
-	"strings"
+	"syscall"
+
+	"ksim/kernelsim/errno"
 )
 
 const (
@@ -32,7 +32,7 @@ const (
 )
 
 // ErrNoMemory is an allocation that reclaim and the OOM killer could not satisfy.
-var ErrNoMemory = errors.New("out of memory")
+var ErrNoMemory = errno.New(syscall.ENOMEM, "out of memory")
 
 // Config describes the machine's memory.
 type Config struct {
@@ -87,6 +87,8 @@ type Memory struct {
 
 	Tunables Tunables
 	Events   Events
+	// compactMemory is what was last written to vm.compact_memory.
+	compactMemory int
 
 	// OOM is the kernel's OOM killer: called when reclaim cannot satisfy
 	// an allocation; it reports whether it freed memory, so the
@@ -393,38 +395,4 @@ func (m *Memory) count(kind OwnerKind) uint64 {
 		p += z.Count(kind)
 	}
 	return p
-}
-
-// ParseSize reads a size as the kernel's memparse does for mem=: a
-// number in C notation (0x hex, leading-0 octal) and an optional suffix
-// K, M, G, T, P or E, in either case, for binary multiples.
-func ParseSize(s string) (uint64, error) {
-	num, shift := s, 0
-	if n := len(s); n > 0 {
-		if i := strings.IndexByte("KMGTPE", upper(s[n-1])); i >= 0 {
-			num, shift = s[:n-1], 10*(i+1)
-		}
-	}
-	base := 10
-	switch {
-	case len(num) > 2 && (num[:2] == "0x" || num[:2] == "0X"):
-		num, base = num[2:], 16
-	case len(num) > 1 && num[0] == '0':
-		num, base = num[1:], 8
-	}
-	if num == "" || num[0] == '+' || num[0] == '-' {
-		return 0, fmt.Errorf("size %q: want a number with an optional K, M, G, T, P or E suffix", s)
-	}
-	n, err := strconv.ParseUint(num, base, 64)
-	if err != nil || n > (^uint64(0))>>shift {
-		return 0, fmt.Errorf("size %q: want a number with an optional K, M, G, T, P or E suffix", s)
-	}
-	return n << shift, nil
-}
-
-func upper(c byte) byte {
-	if c >= 'a' && c <= 'z' {
-		return c - 'a' + 'A'
-	}
-	return c
 }

@@ -2,9 +2,12 @@ package mm
 
 import (
 	"math/rand/v2"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"ksim/kernelsim/sysctl"
 )
 
 func TestVMAsAddUpToTotalVM(t *testing.T) {
@@ -43,18 +46,6 @@ func TestMeminfoFitsInTotal(t *testing.T) {
 	require.LessOrEqual(t, in.Free, in.Total)
 	require.GreaterOrEqual(t, in.Available, in.Free)
 	require.LessOrEqual(t, in.Available, in.Total)
-}
-
-func TestParseSizeAsMemparse(t *testing.T) {
-	for in, want := range map[string]uint64{"8G": 8 << 30, "512m": 512 << 20, "4096": 4096, "1T": 1 << 40, "0x10K": 16 << 10, "010": 8} {
-		got, err := ParseSize(in)
-		require.NoError(t, err, in)
-		require.Equal(t, want, got, in)
-	}
-	for _, bad := range []string{"", "G", "1X", "-1G", "1.5G", "99999999999E"} {
-		_, err := ParseSize(bad)
-		require.Error(t, err, bad)
-	}
 }
 
 func newMem(t testing.TB, bytes uint64, nodes int) *Memory {
@@ -105,15 +96,13 @@ func TestHugePagesFailUnderFragmentationThenCompactionHelps(t *testing.T) {
 	fragment(t, m)
 	require.Zero(t, freeBlocksAtLeast(m, 9), "no order-9 block left")
 	// Without compaction there would be none; the pool compacts once and gets some.
-	got, err := m.SetNrHugepages(Huge2M, 1000)
-	require.NoError(t, err)
+	got := m.SetNrHugepages(Huge2M, 1000)
 	require.Positive(t, got, "compaction made room for some")
 	require.Less(t, got, uint64(1000), "but not all: partial success, as Linux")
 	require.Positive(t, m.Events.CompactSuccess)
 	require.Positive(t, m.Events.HtlbBuddyAllocFail)
 	free := m.FreePages()
-	_, err = m.SetNrHugepages(Huge2M, 0)
-	require.NoError(t, err)
+	m.SetNrHugepages(Huge2M, 0)
 	require.Equal(t, free+got*512, m.FreePages())
 }
 
@@ -131,16 +120,17 @@ func TestCompactionGathersFreeMemory(t *testing.T) {
 
 func TestGigantinPagesNeedAlignedGigabytes(t *testing.T) {
 	m := newMem(t, 8<<30, 1)
-	got, err := m.SetNrHugepages(Huge1G, 2)
-	require.NoError(t, err)
-	require.Equal(t, uint64(2), got)
+	require.Equal(t, uint64(2), m.SetNrHugepages(Huge1G, 2))
 	require.Equal(t, uint64(2<<18), m.count(Hugetlb))
 }
 
 func TestWatermarksFollowTheKernelFormula(t *testing.T) {
 	m := newMem(t, 8<<30, 1)
 	require.Equal(t, isqrt(m.lowmemPages()*4*16), m.Tunables.MinFreeKB, "calculate_min_free_kbytes")
-	require.NoError(t, m.SetMinFreeKB(65536))
+	vm, err := sysctl.NewTable(m.Sysctls()...)
+	require.NoError(t, err)
+	require.NoError(t, vm.Write("vm.min_free_kbytes", sysctl.Op{}, "65536\n"))
+	require.True(t, m.Tunables.UserMinFreeKB)
 	pagesMin := uint64(65536 / 4)
 	lowmem := m.lowmemPages()
 	for _, z := range m.Zones() {
@@ -151,8 +141,11 @@ func TestWatermarksFollowTheKernelFormula(t *testing.T) {
 		gap := max(wantMin/4, z.Managed*10/10000)
 		require.Equal(t, [3]uint64{wantMin, wantMin + gap, wantMin + 2*gap}, [3]uint64{z.WatermarkMin, z.WatermarkLow, z.WatermarkHigh})
 	}
-	require.ErrorIs(t, m.SetWatermarkScaleFactor(0), ErrRange)
-	require.ErrorIs(t, m.SetWatermarkScaleFactor(3001), ErrRange)
+	require.ErrorIs(t, vm.Write("vm.watermark_scale_factor", sysctl.Op{}, "0"), syscall.EINVAL)
+	require.ErrorIs(t, vm.Write("vm.watermark_scale_factor", sysctl.Op{}, "3001"), syscall.EINVAL)
+	low := m.Zones()[len(m.Zones())-2].WatermarkLow
+	require.NoError(t, vm.Write("vm.watermark_scale_factor", sysctl.Op{}, "1000"))
+	require.Greater(t, m.Zones()[len(m.Zones())-2].WatermarkLow, low, "a larger gap")
 }
 
 func TestMemoryFailureByOwner(t *testing.T) {
@@ -208,9 +201,9 @@ func TestMemoryFailureByOwner(t *testing.T) {
 		})
 	}
 	_, err = m.SoftOffline(slabPFN)
-	require.ErrorIs(t, err, ErrBusy)
+	require.ErrorIs(t, err, ErrPageBusy)
 	_, err = m.HardOffline(slabPFN)
-	require.ErrorIs(t, err, ErrBusy)
+	require.ErrorIs(t, err, ErrPageBusy)
 	require.Equal(t, uint64(3), m.HardwareCorrupted())
 	_, err = m.SoftOffline(m.MaxPFN() + 10)
 	require.ErrorIs(t, err, ErrNoPage)

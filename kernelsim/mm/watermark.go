@@ -1,10 +1,5 @@
 package mm
 
-import "fmt"
-
-// ErrRange is a tunable value outside what Linux accepts (EINVAL).
-var ErrRange = fmt.Errorf("value out of range")
-
 // lowmemPages are the managed pages of the zones below Movable
 // (no highmem on x86_64): what min_free_kbytes is shared out over.
 func (m *Memory) lowmemPages() uint64 {
@@ -30,26 +25,6 @@ func (m *Memory) defaultMinFreeKB() uint64 {
 func (m *Memory) setMinFreeKB(kb uint64) {
 	m.Tunables.MinFreeKB = kb
 	m.setupWatermarks()
-}
-
-// SetMinFreeKB is a write to vm.min_free_kbytes (min_free_kbytes_sysctl_handler).
-func (m *Memory) SetMinFreeKB(kb uint64) error {
-	if kb > 1<<31-1 {
-		return fmt.Errorf("min_free_kbytes %d: %w", kb, ErrRange)
-	}
-	m.Tunables.UserMinFreeKB = true
-	m.setMinFreeKB(kb)
-	return nil
-}
-
-// SetWatermarkScaleFactor is a write to vm.watermark_scale_factor: 1..3000.
-func (m *Memory) SetWatermarkScaleFactor(f uint64) error {
-	if f < 1 || f > 3000 {
-		return fmt.Errorf("watermark_scale_factor %d: want 1..3000: %w", f, ErrRange)
-	}
-	m.Tunables.WatermarkScaleFactor = f
-	m.setupWatermarks()
-	return nil
 }
 
 // setupWatermarks is __setup_per_zone_wmarks: min_free_kbytes is shared

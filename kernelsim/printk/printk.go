@@ -4,11 +4,12 @@
 package printk
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 
 	"ksim/kernelsim/clock"
+	"ksim/kernelsim/errno"
 )
 
 // Log levels (include/linux/kern_levels.h).
@@ -50,8 +51,8 @@ const recordOverhead = 16
 // distribution kernels set it.
 const DefaultBufLen = 256 << 10
 
-// ErrOverwritten says a reader's next record was overwritten (EPIPE).
-var ErrOverwritten = errors.New("record overwritten")
+// ErrOverwritten says a reader's next record was overwritten: /dev/kmsg's EPIPE.
+var ErrOverwritten = errno.New(syscall.EPIPE, "record overwritten")
 
 // Log is the ring buffer. It is not safe for concurrent use; the kernel's lock guards it.
 type Log struct {

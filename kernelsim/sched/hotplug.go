@@ -1,14 +1,15 @@
 package sched
 
 import (
-	"errors"
 	"slices"
+	"syscall"
 
 	"ksim/kernelsim/cpu"
+	"ksim/kernelsim/errno"
 )
 
-// ErrLastCPU is returned for taking the last online CPU down (EBUSY).
-var ErrLastCPU = errors.New("the last online CPU cannot go offline")
+// ErrLastCPU is returned for taking the last online CPU down.
+var ErrLastCPU = errno.New(syscall.EBUSY, "the last online CPU cannot go offline")
 
 // Online says whether a CPU takes part in scheduling.
 func (s *Scheduler) Online(c int) bool { return c >= 0 && c < len(s.cpus) && !s.cpus[c].offline }

@@ -1,21 +1,21 @@
 package sched
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"syscall"
 
 	"ksim/kernelsim/cpu"
+	"ksim/kernelsim/errno"
 	"ksim/kernelsim/mm"
 )
 
-// Errors the life cycle returns; views turn them into errno values.
+// Errors the life cycle returns, with their errnos.
 var (
-	ErrNoProcess     = errors.New("no such process")        // ESRCH
-	ErrInvalidSignal = errors.New("invalid signal")         // EINVAL
-	ErrInvalid       = errors.New("invalid argument")       // EINVAL
-	ErrNoMemory      = errors.New("cannot allocate memory") // EAGAIN from fork
+	ErrNoProcess     = errno.New(syscall.ESRCH, "no such process")
+	ErrInvalidSignal = errno.New(syscall.EINVAL, "invalid signal")
+	ErrNoMemory      = errno.New(syscall.ENOMEM, "cannot allocate memory")
 )
 
 // Spec describes a process to create, as fork and exec would make it.
@@ -59,19 +59,19 @@ type Spec struct {
 func (spec *Spec) Validate() error {
 	switch {
 	case spec.Comm == "":
-		return fmt.Errorf("no comm: %w", ErrInvalid)
+		return errno.Errorf(syscall.EINVAL, "no comm")
 	case spec.Nice < -20 || spec.Nice > 19:
-		return fmt.Errorf("nice %d: want -20..19: %w", spec.Nice, ErrInvalid)
+		return errno.Errorf(syscall.EINVAL, "nice %d: want -20..19", spec.Nice)
 	case spec.Policy.IsRT() && (spec.RTPriority < 1 || spec.RTPriority > 99):
-		return fmt.Errorf("rt priority %d: want 1..99: %w", spec.RTPriority, ErrInvalid)
+		return errno.Errorf(syscall.EINVAL, "rt priority %d: want 1..99", spec.RTPriority)
 	case !spec.Policy.IsRT() && spec.RTPriority != 0:
-		return fmt.Errorf("rt priority %d for a policy that has none: %w", spec.RTPriority, ErrInvalid)
+		return errno.Errorf(syscall.EINVAL, "rt priority %d for a policy that has none", spec.RTPriority)
 	case !spec.Policy.simulated():
-		return fmt.Errorf("policy %d is not simulated: %w", spec.Policy, ErrInvalid)
+		return errno.Errorf(syscall.EINVAL, "policy %d is not simulated", spec.Policy)
 	case spec.Threads < 0 || spec.Threads > 10000:
-		return fmt.Errorf("threads %d: want 1..10000: %w", spec.Threads, ErrInvalid)
+		return errno.Errorf(syscall.EINVAL, "threads %d: want 1..10000", spec.Threads)
 	case spec.ExitCode < 0 || spec.ExitCode > 255:
-		return fmt.Errorf("exit code %d: want 0..255: %w", spec.ExitCode, ErrInvalid)
+		return errno.Errorf(syscall.EINVAL, "exit code %d: want 0..255", spec.ExitCode)
 	}
 	return spec.Profile.Validate()
 }
@@ -95,7 +95,7 @@ func (s *Scheduler) Spawn(spec Spec) (*Task, error) {
 		allowed = cpu.MaskAll(len(s.cpus))
 	}
 	if !allowed.Intersects(s.onlineMask()) {
-		return nil, fmt.Errorf("spawn %s: no allowed CPU is online: %w", spec.Comm, ErrInvalid)
+		return nil, errno.Errorf(syscall.EINVAL, "spawn %s: no allowed CPU is online", spec.Comm)
 	}
 	n := max(spec.Threads, 1)
 	pids, err := s.pidAlloc.allocN(n)
@@ -222,7 +222,7 @@ func (s *Scheduler) Exec(pid int, exe string, cmdline []string) error {
 		return fmt.Errorf("exec in %d: %w", pid, ErrNoProcess)
 	}
 	if len(cmdline) == 0 {
-		return fmt.Errorf("exec with no arguments: %w", ErrInvalid)
+		return errno.Errorf(syscall.EINVAL, "exec with no arguments")
 	}
 	p := t.proc
 	now := s.clk.Now()

@@ -1,9 +1,10 @@
 package sched
 
 import (
-	"errors"
-	"fmt"
 	"slices"
+	"syscall"
+
+	"ksim/kernelsim/errno"
 )
 
 const (
@@ -18,11 +19,8 @@ const (
 	PidMaxDefault = PidMaxLimit
 )
 
-// ErrPidSpaceFull is returned when no pid is free (fork fails with EAGAIN).
-var ErrPidSpaceFull = errors.New("no free pid")
-
-// ErrRange is returned for a value outside what a tunable accepts (EINVAL).
-var ErrRange = errors.New("value out of range")
+// ErrPidSpaceFull is returned when no pid is free: fork fails with EAGAIN.
+var ErrPidSpaceFull = errno.New(syscall.EAGAIN, "no free pid")
 
 // pidAllocator hands out pids as kernel/pid.c alloc_pid does: the next free
 // one after the last allocated, wrapping to RESERVED_PIDS at pid_max.
@@ -75,20 +73,11 @@ func (a *pidAllocator) next(taken []int) (int, bool) {
 	return 0, false
 }
 
-// setMax changes pid_max; Linux accepts RESERVED_PIDS+1 .. PID_MAX_LIMIT.
-func (a *pidAllocator) setMax(n int) error {
-	if n < PidMaxMin || n > PidMaxLimit {
-		return fmt.Errorf("pid_max %d: want %d..%d: %w", n, PidMaxMin, PidMaxLimit, ErrRange)
-	}
-	a.max = n
-	return nil
-}
-
 // setLast sets ns_last_pid, after which the next allocation searches
 // (kernel/pid_namespace.c pid_ns_ctl_handler bounds it to 0..pid_max).
 func (a *pidAllocator) setLast(n int) error {
 	if n < 0 || n > a.max {
-		return fmt.Errorf("ns_last_pid %d: want 0..%d: %w", n, a.max, ErrRange)
+		return errno.Errorf(syscall.EINVAL, "ns_last_pid %d: want 0..%d", n, a.max)
 	}
 	a.last = n
 	return nil

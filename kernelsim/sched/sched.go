@@ -208,9 +208,6 @@ func (s *Scheduler) SetLastPid(n int) error { return s.pidAlloc.setLast(n) }
 // PidMax is kernel.pid_max.
 func (s *Scheduler) PidMax() int { return s.pidAlloc.max }
 
-// SetPidMax sets kernel.pid_max.
-func (s *Scheduler) SetPidMax(n int) error { return s.pidAlloc.setMax(n) }
-
 // RRTimesliceMs is kernel.sched_rr_timeslice_ms.
 func (s *Scheduler) RRTimesliceMs() int { return int(s.tun.rrTimeslice / 1_000_000) }
 

@@ -3,6 +3,7 @@ package sched
 import (
 	"math/rand/v2"
 	"slices"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,6 +11,7 @@ import (
 	"ksim/kernelsim/clock"
 	"ksim/kernelsim/cpu"
 	"ksim/kernelsim/mm"
+	"ksim/kernelsim/sysctl"
 	"ksim/kernelsim/timer"
 )
 
@@ -47,6 +49,14 @@ func (m *machine) runTicks(n int) {
 	for range n {
 		m.run(m.clk.TickTime(m.clk.Ticks()+1) - m.clk.Now())
 	}
+}
+
+// sysctl writes a tunable the scheduler owns, unprivileged.
+func (m *machine) sysctl(t *testing.T, name, value string) error {
+	t.Helper()
+	tab, err := sysctl.NewTable(m.s.Sysctls()...)
+	require.NoError(t, err)
+	return tab.Write(name, sysctl.Op{}, value)
 }
 
 func (m *machine) spawn(t *testing.T, spec Spec) *Task {
@@ -339,7 +349,7 @@ func TestSignalNames(t *testing.T) {
 func TestPidAllocationWrapsAboveReservedPids(t *testing.T) {
 	m := newMachine(t, 100, 1)
 	s := m.s
-	require.NoError(t, s.SetPidMax(400))
+	require.NoError(t, m.sysctl(t, "kernel.pid_max", "400"))
 	first := m.spawn(t, Spec{Comm: "a"})
 	require.Equal(t, 1, first.Pid)
 	require.NoError(t, s.SetLastPid(398))
@@ -347,14 +357,15 @@ func TestPidAllocationWrapsAboveReservedPids(t *testing.T) {
 	require.Equal(t, ReservedPids, m.spawn(t, Spec{Comm: "c"}).Pid, "after pid_max-1 allocation wraps to RESERVED_PIDS")
 	require.Equal(t, ReservedPids, s.LastPid())
 
-	require.ErrorIs(t, s.SetPidMax(300), ErrRange)
-	require.ErrorIs(t, s.SetPidMax(PidMaxLimit+1), ErrRange)
+	require.ErrorIs(t, m.sysctl(t, "kernel.pid_max", "300"), syscall.EINVAL)
+	require.ErrorIs(t, m.sysctl(t, "kernel.pid_max", "4194305"), syscall.EINVAL)
+	require.ErrorIs(t, m.sysctl(t, "kernel.ns_last_pid", "5"), syscall.EPERM, "unprivileged")
 	require.Equal(t, 400, s.PidMax())
 }
 
 func TestForkFailsWhenPidsRunOut(t *testing.T) {
 	m := newMachine(t, 100, 1)
-	require.NoError(t, m.s.SetPidMax(310))
+	require.NoError(t, m.sysctl(t, "kernel.pid_max", "310"))
 	for range 9 {
 		m.spawn(t, Spec{Comm: "a"})
 	}

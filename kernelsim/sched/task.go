@@ -12,10 +12,11 @@
 package sched
 
 import (
-	"errors"
 	"fmt"
+	"syscall"
 
 	"ksim/kernelsim/cpu"
+	"ksim/kernelsim/errno"
 	"ksim/kernelsim/mm"
 )
 
@@ -302,15 +303,15 @@ const (
 	OOMScoreAdjMax = 1000
 )
 
-// ErrNotPermitted is an action that needs privilege the caller lacks (EACCES).
-var ErrNotPermitted = errors.New("not permitted without privilege")
+// ErrNotPermitted is an action that needs privilege the caller lacks.
+var ErrNotPermitted = errno.New(syscall.EACCES, "not permitted without privilege")
 
 // SetOOMScoreAdj sets oom_score_adj for the whole process
 // (fs/proc/base.c __set_oom_adj): -1000..1000; going below the floor
 // needs CAP_SYS_RESOURCE, and a privileged write sets the floor.
 func (p *Process) SetOOMScoreAdj(n int, privileged bool) error {
 	if n < OOMScoreAdjMin || n > OOMScoreAdjMax {
-		return fmt.Errorf("oom_score_adj %d: want %d..%d: %w", n, OOMScoreAdjMin, OOMScoreAdjMax, ErrRange)
+		return errno.Errorf(syscall.EINVAL, "oom_score_adj %d: want %d..%d", n, OOMScoreAdjMin, OOMScoreAdjMax)
 	}
 	if n < p.oomScoreAdjMin && !privileged {
 		return fmt.Errorf("oom_score_adj %d below %d: %w", n, p.oomScoreAdjMin, ErrNotPermitted)

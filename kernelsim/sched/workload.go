@@ -1,9 +1,11 @@
 package sched
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
+	"syscall"
+
+	"ksim/kernelsim/errno"
 )
 
 const ppm = 1_000_000
@@ -35,10 +37,10 @@ type Profile struct {
 // Validate checks a profile's shares add up.
 func (p Profile) Validate() error {
 	if p.SharePPM > ppm || p.SystemPPM > ppm || p.IOPPM > ppm {
-		return fmt.Errorf("shares above 100%%: %w", ErrRange)
+		return errno.Errorf(syscall.EINVAL, "shares above 100%%")
 	}
 	if p.SharePPM+p.IOPPM > ppm {
-		return fmt.Errorf("cpu %d ppm + io %d ppm exceed all of the time: %w", p.SharePPM, p.IOPPM, ErrRange)
+		return errno.Errorf(syscall.EINVAL, "cpu %d ppm + io %d ppm exceed all of the time", p.SharePPM, p.IOPPM)
 	}
 	return nil
 }
