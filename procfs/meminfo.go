@@ -58,7 +58,8 @@ func (v *view) meminfo(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) 
 	kb("VmallocUsed", in.VmallocUsed)
 	kb("VmallocChunk", 0)
 	kb("Percpu", in.Percpu)
-	kb("HardwareCorrupted", in.HardwareCorrupted)
+	// Its own seq_printf, not show_val_kb: the value in 5 columns after one space.
+	fmt.Fprintf(b, "HardwareCorrupted: %5d kB\n", in.HardwareCorrupted*mm.PageSize>>10)
 	kb("AnonHugePages", 0)
 	kb("ShmemHugePages", 0)
 	kb("ShmemPmdMapped", 0)
@@ -76,13 +77,8 @@ func (v *view) meminfo(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller) 
 	showKB(b, "DirectMap1G", in.DirectMap1G)
 }
 
-// showKB is fs/proc/meminfo.c show_val_kb: "Label:" padded to 16 columns
-// (the one longer label gets a single space), the number right-aligned in
-// 8, " kB".
+// showKB is fs/proc/meminfo.c show_val_kb: "Label:" padded to 16 columns,
+// the number right-aligned in 8, " kB". Every label it prints fits.
 func showKB(b *bytes.Buffer, label string, kb uint64) {
-	label += ":"
-	if len(label) >= 16 {
-		label += " "
-	}
-	fmt.Fprintf(b, "%-16s%8d kB\n", label, kb)
+	fmt.Fprintf(b, "%-16s%8d kB\n", label+":", kb)
 }

@@ -98,7 +98,7 @@ func (v *view) zoneinfo(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller)
 				}
 			}
 			var free, wmin, wlow, whigh, wpromo, spanned, present, managed uint64
-			var reserve [mm.NrZones]uint64
+			var reserve [mm.MaxNrZones]uint64
 			if z != nil {
 				free, wmin, wlow, whigh, wpromo = z.FreePages(), z.WatermarkMin, z.WatermarkLow, z.WatermarkHigh, z.WatermarkPromo
 				spanned, present, managed, reserve = z.Spanned(), z.Present, z.Managed, z.LowmemReserve
@@ -106,13 +106,9 @@ func (v *view) zoneinfo(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller)
 			fmt.Fprintf(b, "\n  pages free     %d\n        boost    0\n        min      %d\n        low      %d\n        high     %d\n        promo    %d\n        spanned  %d\n        present  %d\n        managed  %d\n        cma      0",
 				free, wmin, wlow, whigh, wpromo, spanned, present, managed)
 			b.WriteString("\n        protection: (")
-			for i := range len(zoneNamesWithDevice) {
+			for i, r := range reserve { // lowmem_reserve, one column per zone type, Device's too
 				if i > 0 {
 					b.WriteString(", ")
-				}
-				var r uint64
-				if i < len(reserve) {
-					r = reserve[i]
 				}
 				fmt.Fprintf(b, "%d", r)
 			}

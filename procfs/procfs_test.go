@@ -61,7 +61,7 @@ func TestMeminfoLayoutAndConsistency(t *testing.T) {
 			require.Len(t, l, 16+8+3, "label in 16 columns, value in 8: %q", l)
 		}
 	}
-	require.Contains(t, text, "HardwareCorrupted:        0 kB\n")
+	require.Contains(t, text, "HardwareCorrupted:     0 kB\n")
 	require.NotContains(t, text, "\n\n")
 	m := kv(t, text, ":")
 	require.LessOrEqual(t, m["MemFree"], m["MemTotal"])

@@ -35,7 +35,7 @@ func vmaUsage(as *mm.AddressSpace) []vmaPages {
 	for i, v := range vmas {
 		out[i].vma = v
 		switch {
-		case v.Name == "[vvar]" || v.Name == "[vdso]":
+		case v.Name == "[vvar]" || v.Name == "[vvar_vclock]" || v.Name == "[vdso]":
 		case strings.Contains(v.Perms, "w"):
 			anonIdx = append(anonIdx, i)
 		case v.Inode != 0:
@@ -109,28 +109,95 @@ func smapsCounts(b *bytes.Buffer, u vmaPages, rollup bool) {
 	smapsKB(b, "Locked", 0)
 }
 
-// vmFlags are a mapping's VmFlags (fs/proc/task_mmu.c show_smap_vma_flags).
-func vmFlags(v mm.VMA) string {
-	var f []string
-	if v.Perms[0] == 'r' {
-		f = append(f, "rd")
-	}
-	if v.Perms[1] == 'w' {
-		f = append(f, "wr")
-	}
-	if v.Perms[2] == 'x' {
-		f = append(f, "ex")
-	}
-	f = append(f, "mr", "mw", "me")
-	if v.Name == "[stack]" {
-		f = append(f, "gd")
-	}
-	if v.Perms[1] == 'w' {
-		f = append(f, "ac")
-	}
-	f = append(f, "sd")
-	return strings.Join(f, " ") + " "
+// vmFlag is a bit of vm_flags (include/linux/mm.h VM_*).
+type vmFlag uint64
+
+const (
+	vmRead       vmFlag = 0x00000001
+	vmWrite      vmFlag = 0x00000002
+	vmExec       vmFlag = 0x00000004
+	vmMayRead    vmFlag = 0x00000010
+	vmMayWrite   vmFlag = 0x00000020
+	vmMayExec    vmFlag = 0x00000040
+	vmGrowsDown  vmFlag = 0x00000100
+	vmPFNMap     vmFlag = 0x00000400
+	vmIO         vmFlag = 0x00004000
+	vmDontExpand vmFlag = 0x00040000
+	vmAccount    vmFlag = 0x00100000
+	vmDontDump   vmFlag = 0x04000000
+	vmSoftDirty  vmFlag = 0x08000000
+)
+
+// vmFlagNames are show_smap_vma_flags's mnemonics (fs/proc/task_mmu.c) of
+// the bits ksim's mappings have, in bit order, the order it prints them.
+var vmFlagNames = []struct {
+	bit  vmFlag
+	name string
+}{
+	{vmRead, "rd"}, {vmWrite, "wr"}, {vmExec, "ex"}, {vmMayRead, "mr"}, {vmMayWrite, "mw"},
+	{vmMayExec, "me"}, {vmGrowsDown, "gd"}, {vmPFNMap, "pf"}, {vmIO, "io"}, {vmDontExpand, "de"},
+	{vmAccount, "ac"}, {vmDontDump, "dd"}, {vmSoftDirty, "sd"},
 }
+
+// newVMASoftDirty is VM_SOFTDIRTY with CONFIG_MEM_SOFT_DIRTY, as Debian
+// builds x86_64: every mapping a process makes, and every special mapping
+// (__install_special_mapping), is born soft-dirty. The gate page is no
+// VMA of the process and has no such bit.
+const newVMASoftDirty = vmSoftDirty
+
+// specialVMAFlags are the flags of the x86_64 special mappings:
+// arch/x86/entry/vdso/vma.c map_vdso and lib/vdso/datastore.c
+// vdso_install_vvar_mapping give them, __install_special_mapping adds
+// VM_DONTEXPAND; the gate page (arch/x86/entry/vsyscall/vsyscall_64.c) is
+// VM_EXEC alone under vsyscall=xonly, Debian's default.
+var specialVMAFlags = map[string]vmFlag{
+	"[vvar]":        vmRead | vmMayRead | vmIO | vmDontDump | vmPFNMap | vmDontExpand | newVMASoftDirty,
+	"[vvar_vclock]": vmRead | vmMayRead | vmIO | vmDontDump | vmPFNMap | vmDontExpand | newVMASoftDirty,
+	"[vdso]":        vmRead | vmExec | vmMayRead | vmMayWrite | vmMayExec | vmDontExpand | newVMASoftDirty,
+	"[vsyscall]":    vmExec,
+}
+
+// vmaFlags are a mapping's vm_flags: a special mapping's own, else those
+// of its permissions with VM_MAY{READ,WRITE,EXEC} (do_mmap gives a
+// private mapping all three: writes to it are copy-on-write), grows-down
+// for the stack, and VM_ACCOUNT when writable (a private writable mapping
+// is committed memory, mm/mmap.c accountable_mapping).
+func vmaFlags(v mm.VMA) vmFlag {
+	if f, ok := specialVMAFlags[v.Name]; ok {
+		return f
+	}
+	f := vmMayRead | vmMayWrite | vmMayExec | newVMASoftDirty
+	for i, bit := range []vmFlag{vmRead, vmWrite, vmExec} {
+		if v.Perms[i] != '-' {
+			f |= bit
+		}
+	}
+	if v.Name == "[stack]" {
+		f |= vmGrowsDown
+	}
+	if f&vmWrite != 0 {
+		f |= vmAccount
+	}
+	return f
+}
+
+// vmFlags are a mapping's VmFlags line (show_smap_vma_flags): each
+// mnemonic followed by a space.
+func vmFlags(v mm.VMA) string {
+	var b strings.Builder
+	f := vmaFlags(v)
+	for _, n := range vmFlagNames {
+		if f&n.bit != 0 {
+			b.WriteString(n.name + " ")
+		}
+	}
+	return b.String()
+}
+
+// gateVMA is x86_64's vsyscall page (arch/x86/entry/vsyscall/vsyscall_64.c
+// gate_vma): no VMA of the process, but maps and smaps show it after the
+// last one (fs/proc/task_mmu.c get_gate_vma), execute-only.
+var gateVMA = mm.VMA{Start: 0xffffffffff600000, End: 0xffffffffff601000, Perms: "--xp", Name: "[vsyscall]"}
 
 // mapsLine prints a maps header line (fs/proc/task_mmu.c show_map_vma):
 // the path starts at column 73.
@@ -146,16 +213,18 @@ func mapsLine(b *bytes.Buffer, vma mm.VMA) {
 	b.WriteByte('\n')
 }
 
-// taskSmaps prints every mapping with its memory, to one who may look.
+// taskSmaps prints every mapping with its memory, then the gate page, to
+// one who may look; a task without an mm has none (proc_maps_open lets a
+// NULL mm through, before any access check).
 func taskSmaps(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskDirNode) error {
-	if !permitted(c, d.t) {
-		return syscall.EACCES
-	}
 	as := d.t.Process().MM
 	if as == nil {
 		return nil
 	}
-	for _, u := range vmaUsage(as) {
+	if !permitted(c, d.t) {
+		return syscall.EACCES
+	}
+	for _, u := range append(vmaUsage(as), vmaPages{vma: gateVMA}) {
 		mapsLine(b, u.vma)
 		smapsKB(b, "Size", (u.vma.End-u.vma.Start)/mm.PageSize)
 		b.WriteString("KernelPageSize:        4 kB\nMMUPageSize:           4 kB\n")
@@ -167,13 +236,15 @@ func taskSmaps(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskD
 }
 
 // taskSmapsRollup sums smaps over all mappings under one [rollup] header.
+// A task without an mm fails the open with ESRCH (smaps_rollup_open: no
+// mm from proc_mem_open, found before any access check).
 func taskSmapsRollup(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskDirNode) error {
-	if !permitted(c, d.t) {
-		return syscall.EACCES
-	}
 	as := d.t.Process().MM
 	if as == nil {
-		return nil
+		return syscall.ESRCH
+	}
+	if !permitted(c, d.t) {
+		return syscall.EACCES
 	}
 	usage := vmaUsage(as)
 	var sum vmaPages

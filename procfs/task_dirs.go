@@ -13,16 +13,24 @@ import (
 	"ksim/kernfs"
 )
 
-// namespaces are the ones every task shares, with the inode numbers of
-// the initial namespaces (include/linux/proc_ns.h PROC_*_INIT_INO; the
-// mount and network namespaces get the first two allocated after them).
+// namespaces are the ones every task shares, with the fixed inode
+// numbers of the initial namespaces: include/uapi/linux/nsfs.h enum
+// init_ns_ino, which include/linux/proc_ns.h names PROC_*_INIT_INO. On
+// 6.18 the mount and network namespaces have fixed numbers too.
 var namespaces = []struct {
 	name string
 	ino  uint64
 }{
-	{"cgroup", 0xEFFFFFFB}, {"ipc", 0xEFFFFFFF}, {"mnt", 0xF0000001}, {"net", 0xF0000000},
-	{"pid", 0xEFFFFFFC}, {"pid_for_children", 0xEFFFFFFC}, {"time", 0xEFFFFFFA},
-	{"time_for_children", 0xEFFFFFFA}, {"user", 0xEFFFFFFD}, {"uts", 0xEFFFFFFE},
+	{"cgroup", 0xEFFFFFFB}, // CGROUP_NS_INIT_INO
+	{"ipc", 0xEFFFFFFF},    // IPC_NS_INIT_INO
+	{"mnt", 0xEFFFFFF8},    // MNT_NS_INIT_INO
+	{"net", 0xEFFFFFF9},    // NET_NS_INIT_INO
+	{"pid", 0xEFFFFFFC},    // PID_NS_INIT_INO
+	{"pid_for_children", 0xEFFFFFFC},
+	{"time", 0xEFFFFFFA}, // TIME_NS_INIT_INO
+	{"time_for_children", 0xEFFFFFFA},
+	{"user", 0xEFFFFFFD}, // USER_NS_INIT_INO
+	{"uts", 0xEFFFFFFE},  // UTS_NS_INIT_INO
 }
 
 // nsDir is /proc/PID/ns: a link per namespace, "type:[inode]", readable

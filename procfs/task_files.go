@@ -163,14 +163,16 @@ func taskCmdline(b *bytes.Buffer, _ *kernelsim.Machine, _ *kernfs.Caller, d *tas
 }
 
 // taskEnviron prints the environment, NUL-separated; only for those who
-// may look into the task (mm_access).
+// may look into the task (mm_access). A task without an mm, a kernel
+// thread or a zombie, fails the open with ESRCH: environ_open ->
+// __mem_open, whose proc_mem_open finds no mm before it checks access.
 func taskEnviron(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskDirNode) error {
-	if !permitted(c, d.t) {
-		return syscall.EACCES
-	}
 	p := d.t.Process()
 	if p.MM == nil {
-		return nil
+		return syscall.ESRCH
+	}
+	if !permitted(c, d.t) {
+		return syscall.EACCES
 	}
 	for _, e := range p.Environ {
 		b.WriteString(e)
@@ -196,11 +198,14 @@ func taskStatus(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller, d *task
 	t := d.t
 	p := t.Process()
 	cr := t.Creds
-	umask := "0022"
-	if t.IsKthread() {
-		umask = "0000"
+	fmt.Fprintf(b, "Name:\t%s\n", t.ProcName())
+	// get_task_umask reads the task's fs_struct: 0022 for everyone here,
+	// kernel threads included (they share init_fs); a zombie has left its
+	// fs_struct in exit_fs, so the line goes.
+	if t.State != sched.Zombie && t.State != sched.Dead {
+		b.WriteString("Umask:\t0022\n")
 	}
-	fmt.Fprintf(b, "Name:\t%s\nUmask:\t%s\nState:\t%s\n", t.ProcName(), umask, t.State.Name())
+	fmt.Fprintf(b, "State:\t%s\n", t.State.Name())
 	fmt.Fprintf(b, "Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n", p.Tgid, t.Pid, p.PPid)
 	fmt.Fprintf(b, "Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\n",
 		cr.Uid, cr.Euid, cr.Suid, cr.Fsuid, cr.Gid, cr.Egid, cr.Sgid, cr.Fsgid)

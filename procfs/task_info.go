@@ -77,12 +77,13 @@ func taskLimits(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller, d *task
 	return nil
 }
 
-// splitNs prints a kernel/sched/debug.c SPLIT_NS line: ms and ns in the
-// 21-column layout of proc_sched_show_task.
+// splitNs prints a kernel/sched/debug.c __PN line, "%-45s:%14Ld.%06ld"
+// of SPLIT_NS: ms and ns in the 21 columns a plain __P value takes.
 func splitNs(b *bytes.Buffer, name string, ns uint64) {
-	fmt.Fprintf(b, "%-45s:%21d.%06d\n", name, ns/1_000_000, ns%1_000_000)
+	fmt.Fprintf(b, "%-45s:%14d.%06d\n", name, ns/1_000_000, ns%1_000_000)
 }
 
+// schedLine prints a kernel/sched/debug.c __P line, "%-45s:%21Ld".
 func schedLine(b *bytes.Buffer, name string, n int64) {
 	fmt.Fprintf(b, "%-45s:%21d\n", name, n)
 }
@@ -170,21 +171,21 @@ func taskChildren(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller, d *ta
 // (fs/proc/task_mmu.c: seq_setwidth 25 + sizeof(void *) * 6 - 1, then one space).
 const mapsNameColumn = 73
 
-// taskMaps prints the mappings (fs/proc/task_mmu.c show_map_vma) to one
-// who may look into the task.
+// taskMaps prints the mappings (fs/proc/task_mmu.c show_map_vma), then
+// the gate page, to one who may look into the task; a task without an mm
+// has none (proc_maps_open lets a NULL mm through, before any access check).
 func taskMaps(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskDirNode) error {
-	if !permitted(c, d.t) {
-		return syscall.EACCES
-	}
 	as := d.t.Process().MM
 	if as == nil {
 		return nil
 	}
+	if !permitted(c, d.t) {
+		return syscall.EACCES
+	}
 	for _, vma := range as.VMAs() {
 		mapsLine(b, vma)
 	}
-	// The vsyscall page is no VMA of the process but maps shows it (gate_vma).
-	mapsLine(b, mm.VMA{Start: 0xffffffffff600000, End: 0xffffffffff601000, Perms: "--xp", Name: "[vsyscall]"})
+	mapsLine(b, gateVMA)
 	return nil
 }
 
@@ -255,9 +256,15 @@ func taskStack(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d *taskD
 		return nil
 	}
 	frames := []string{w}
-	if d.t.IsKthread() {
+	switch {
+	case d.t.IsKthread() && d.t.Process().PPid == 0:
+		// kthreadd: rest_init starts it with kernel_thread, so
+		// ret_from_fork calls its function directly.
+		frames = append(frames, "ret_from_fork", "ret_from_fork_asm")
+	case d.t.IsKthread():
+		// kthread_create's threads run their function from kthread().
 		frames = append(frames, "kthread", "ret_from_fork", "ret_from_fork_asm")
-	} else {
+	default:
 		frames = append(frames, "do_syscall_64", "entry_SYSCALL_64_after_hwframe")
 	}
 	for _, f := range frames {

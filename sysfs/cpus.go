@@ -218,34 +218,13 @@ func (v *view) cpufreqDir() kernfs.Dir {
 	return dir(entries...)
 }
 
-// vulnerabilities of a Cascade Lake server on a 6.18 kernel with default
-// mitigations (arch/x86/kernel/cpu/bugs.c), one file per issue.
-var vulnerabilities = []struct{ name, state string }{
-	{"gather_data_sampling", "Mitigation: Microcode"},
-	{"ghostwrite", "Not affected"},
-	{"indirect_target_selection", "Mitigation: Aligned branch/return thunks"},
-	{"itlb_multihit", "KVM: Mitigation: VMX disabled"},
-	{"l1tf", "Not affected"},
-	{"mds", "Not affected"},
-	{"meltdown", "Not affected"},
-	{"mmio_stale_data", "Mitigation: Clear CPU buffers; SMT disabled"},
-	{"old_microcode", "Not affected"},
-	{"reg_file_data_sampling", "Not affected"},
-	{"retbleed", "Mitigation: Enhanced IBRS"},
-	{"spec_rstack_overflow", "Not affected"},
-	{"spec_store_bypass", "Mitigation: Speculative Store Bypass disabled via prctl"},
-	{"spectre_v1", "Mitigation: usercopy/swapgs barriers and __user pointer sanitization"},
-	{"spectre_v2", "Mitigation: Enhanced / Automatic IBRS; IBPB: conditional; RSB filling; PBRSB-eIBRS: SW sequence; BHI: SW loop, KVM: SW loop"},
-	{"srbds", "Not affected"},
-	{"tsa", "Not affected"},
-	{"tsx_async_abort", "Mitigation: TSX disabled"},
-	{"vmscape", "Mitigation: IBPB before exit to userspace"},
-}
-
+// vulnerabilitiesDir is cpu/vulnerabilities: a file per issue, what the
+// CPU model says of it.
 func (v *view) vulnerabilitiesDir() kernfs.Dir {
+	vulns := kernelsim.Get(v.k, func(m *kernelsim.Machine) []cpu.Vulnerability { return m.CPUs.Model().Vulnerabilities })
 	var entries []kernfs.Entry
-	for _, vu := range vulnerabilities {
-		entries = append(entries, entry(vu.name, v.value(vu.state)))
+	for _, vu := range vulns {
+		entries = append(entries, entry(vu.File, v.value(vu.State)))
 	}
 	return dir(entries...)
 }

@@ -3,6 +3,7 @@ package sysfs
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,10 +37,31 @@ func (v *view) nodeDir() kernfs.Dir {
 	return dir(entries...)
 }
 
+// oneNodeDir is nodeN: its CPUs and memory blocks (links to their
+// devices, register_cpu_under_node and register_memory_block_under_node),
+// masks, distances, huge pages and counters. A CPU's link goes while it is
+// offline (unregister_cpu_under_node), as its own nodeN link does.
 func (v *view) oneNodeDir(n, nodes int) kernfs.Dir {
 	// x86 takes an offline CPU out of its node's mask (numa_remove_cpu).
 	nodeCPUs := func(cpus *cpu.Set) []int { return onlineOf(cpus, cpus.NodeCPUs(n)) }
-	return dir(
+	type layout struct {
+		cpus   []int
+		blocks []uint64
+	}
+	l := kernelsim.Get(v.k, func(m *kernelsim.Machine) layout {
+		return layout{slices.Clone(m.CPUs.NodeCPUs(n)), nodeBlocks(m.Mem, n)}
+	})
+	link := func(target string) *kernfs.LinkFunc {
+		return kernfs.NewLinkAttr(0o777, 0, 0, func(*kernfs.Caller) (string, error) { return target, nil })
+	}
+	var entries []kernfs.Entry
+	cpuOf := map[string]int{}
+	for _, c := range l.cpus {
+		name := fmt.Sprintf("cpu%d", c)
+		cpuOf[name] = c
+		entries = append(entries, entry(name, link(fmt.Sprintf("../../cpu/cpu%d", c))))
+	}
+	entries = append(entries,
 		entry("cpulist", v.attr(0o444, func(m *kernelsim.Machine) string { return cpu.FormatList(nodeCPUs(m.CPUs)) }, nil)),
 		entry("cpumap", v.attr(0o444, func(m *kernelsim.Machine) string {
 			return cpu.FormatMask(nodeCPUs(m.CPUs), m.CPUs.Possible())
@@ -50,9 +72,40 @@ func (v *view) oneNodeDir(n, nodes int) kernfs.Dir {
 			entry("hugepages-2048kB", v.nodeHugeDir(n, mm.Huge2M)),
 		)),
 		entry("meminfo", v.raw(0o444, func(m *kernelsim.Machine, b *bytes.Buffer) { nodeMeminfo(b, m.Mem, n) })),
+	)
+	for _, b := range l.blocks {
+		entries = append(entries, entry(fmt.Sprintf("memory%d", b), link(fmt.Sprintf("../../memory/memory%d", b))))
+	}
+	entries = append(entries,
 		entry("numastat", v.raw(0o444, func(m *kernelsim.Machine, b *bytes.Buffer) { numastat(b, m.Mem, n) })),
 		entry("vmstat", v.raw(0o444, func(m *kernelsim.Machine, b *bytes.Buffer) { nodeVmstat(b, m.Mem, n) })),
 	)
+	d := kernfs.NewFilteredDir(dir(entries...), func(name string) bool {
+		c, isCPU := cpuOf[name]
+		return !isCPU || kernelsim.Get(v.k, func(m *kernelsim.Machine) bool { return m.CPUs.Online(c) })
+	}).Notified()
+	v.k.Observe(func(ch kernelsim.Change) {
+		if ch.Kind == kernelsim.CPUOnline && slices.Contains(l.cpus, ch.CPU) {
+			v.outbox.EntryChanged(d, fmt.Sprintf("cpu%d", ch.CPU))
+		}
+	})
+	return d
+}
+
+// nodeBlocks are the memory blocks with RAM of node n.
+func nodeBlocks(mem *mm.Memory, n int) []uint64 {
+	perBlock := mem.BlockBytes() / mm.PageSize
+	var out []uint64
+	for _, mb := range memoryBlockList(mem) {
+		s, e := mb.b*perBlock, (mb.b+1)*perBlock
+		for _, z := range mem.Zones() {
+			if z.Node == n && z.PresentIn(s, e) > 0 {
+				out = append(out, mb.b)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // nodeDistances is a row of the SLIT as QEMU builds it: 10 to itself, 20 to others.
@@ -292,7 +345,7 @@ func blockZone(mem *mm.Memory, b uint64) string {
 	s, e := b*perBlock, (b+1)*perBlock
 	var names []string
 	for _, z := range mem.Zones() {
-		if z.Populated() && z.Start < e && z.End > s {
+		if z.PresentIn(s, e) > 0 {
 			names = append(names, mm.ZoneNames[z.Type])
 		}
 	}

@@ -161,3 +161,30 @@ func TestOfflineCPULosesTopologyAndCache(t *testing.T) {
 	require.NoError(t, kernfs.WriteFile(d, root, "devices/system/cpu/cpu2/online", []byte("1\n")))
 	require.Equal(t, "2\n", read(t, d, "devices/system/cpu/cpu2/topology/core_id"))
 }
+
+// nodeN links its CPUs and memory blocks (drivers/base/node.c); a CPU's
+// link goes while the CPU is offline.
+func TestNodeLinksItsCPUsAndMemory(t *testing.T) {
+	_, d := newTree(t, 4)
+	names, err := kernfs.ReadDirNames(d, root, "devices/system/node/node0")
+	require.NoError(t, err)
+	for _, want := range []string{"cpu0", "cpu3", "memory0", "memory63", "cpulist", "meminfo", "numastat"} {
+		require.Contains(t, names, want)
+	}
+	n, err := kernfs.Resolve(d, root, "devices/system/node/node0")
+	require.NoError(t, err)
+	cpu2, err := n.(kernfs.Dir).Lookup(root, "cpu2")
+	require.NoError(t, err)
+	target, err := cpu2.(kernfs.Symlink).Readlink(root)
+	require.NoError(t, err)
+	require.Equal(t, "../../cpu/cpu2", target)
+	require.Equal(t, "1\n", read(t, d, "devices/system/node/node0/memory0/online"), "the link leads to the block")
+
+	require.NoError(t, kernfs.WriteFile(d, root, "devices/system/cpu/cpu2/online", []byte("0")))
+	names, err = kernfs.ReadDirNames(d, root, "devices/system/node/node0")
+	require.NoError(t, err)
+	require.NotContains(t, names, "cpu2")
+	require.Contains(t, names, "cpu3")
+	_, err = n.(kernfs.Dir).Lookup(root, "cpu2")
+	require.ErrorIs(t, err, kernfs.ErrNotExist)
+}

@@ -9,23 +9,28 @@ import (
 
 // Model is what CPUID tells the kernel about a processor.
 type Model struct {
-	VendorID    string
-	Family      int
-	Model       int
-	ModelName   string
-	Stepping    int
-	Microcode   uint32
-	KHz         uint64 // base frequency
-	CacheKB     int    // last-level cache
-	CPUIDLevel  int
-	Flags       []string
-	VMXFlags    []string
-	Bugs        []string
-	ClflushSize int
-	AddrPhys    int // address sizes in bits
-	AddrVirt    int
-	caches      []Cache
-	freq        Frequencies
+	VendorID   string
+	Family     int
+	Model      int
+	ModelName  string
+	Stepping   int
+	Microcode  uint32
+	KHz        uint64 // base frequency
+	CacheKB    int    // last-level cache
+	CPUIDLevel int
+	Flags      []string
+	VMXFlags   []string
+	// Bugs are the X86_BUG_* bits cpu_set_bug_bits sets, in bit order
+	// (BugBits), as show_cpuinfo prints them.
+	Bugs []string
+	// Vulnerabilities are what sys/devices/system/cpu/vulnerabilities/
+	// says of each issue with default mitigations (arch/x86/kernel/cpu/bugs.c).
+	Vulnerabilities []Vulnerability
+	ClflushSize     int
+	AddrPhys        int // address sizes in bits
+	AddrVirt        int
+	caches          []Cache
+	freq            Frequencies
 }
 
 // BogoMIPS is the calibrated delay-loop speed: twice the TSC frequency in
@@ -74,8 +79,50 @@ var XeonGold6230 = Model{
 		ept_ad ept_1gb flexpriority apicv tsc_offset vtpr mtf vapic ept vpid
 		unrestricted_guest vapic_reg vid ple shadow_vmcs pml ept_mode_based_exec
 		tsc_scaling`),
+	// 6.18 sets spectre_v2_user with spectre_v2, and vmscape for the
+	// Skylake-X rows of cpu_vuln_blacklist (bare metal only).
 	Bugs: strings.Fields(`spectre_v1 spectre_v2 spec_store_bypass swapgs taa
-		itlb_multihit mmio_stale_data retbleed eibrs_pbrsb gds bhi its`),
+		itlb_multihit mmio_stale_data retbleed eibrs_pbrsb gds bhi
+		spectre_v2_user its vmscape`),
+	Vulnerabilities: []Vulnerability{
+		{"gather_data_sampling", "Mitigation: Microcode"},
+		{"ghostwrite", "Not affected"},
+		{"indirect_target_selection", "Mitigation: Aligned branch/return thunks"},
+		{"itlb_multihit", "KVM: Mitigation: VMX disabled"},
+		{"l1tf", "Not affected"},
+		{"mds", "Not affected"},
+		{"meltdown", "Not affected"},
+		{"mmio_stale_data", "Mitigation: Clear CPU buffers; SMT disabled"},
+		{"old_microcode", "Not affected"},
+		{"reg_file_data_sampling", "Not affected"},
+		{"retbleed", "Mitigation: Enhanced IBRS"},
+		{"spec_rstack_overflow", "Not affected"},
+		{"spec_store_bypass", "Mitigation: Speculative Store Bypass disabled via prctl"},
+		{"spectre_v1", "Mitigation: usercopy/swapgs barriers and __user pointer sanitization"},
+		{"spectre_v2", "Mitigation: Enhanced / Automatic IBRS; IBPB: conditional; RSB filling; PBRSB-eIBRS: SW sequence; BHI: SW loop, KVM: SW loop"},
+		{"srbds", "Not affected"},
+		{"tsa", "Not affected"},
+		{"tsx_async_abort", "Mitigation: TSX disabled"},
+		{"vmscape", "Mitigation: IBPB before exit to userspace"},
+	},
+}
+
+// Vulnerability is one file of sys/devices/system/cpu/vulnerabilities.
+type Vulnerability struct {
+	File, State string
+}
+
+// BugBits are the names of the speculation bug bits, from
+// X86_BUG_CPU_MELTDOWN (bit 14) to X86_BUG_VMSCAPE (1*32+10), in bit order
+// (arch/x86/include/asm/cpufeatures.h, 6.18; bit 26 is unused): the order
+// show_cpuinfo prints those a CPU has. The older errata bits before them
+// are never set on the CPUs ksim models.
+var BugBits = []string{
+	"cpu_meltdown", "spectre_v1", "spectre_v2", "spec_store_bypass", "l1tf", "mds", "msbds_only",
+	"swapgs", "taa", "itlb_multihit", "srbds", "mmio_stale_data", "retbleed", "eibrs_pbrsb",
+	"smt_rsb", "gds", "tdx_pw_mce",
+	"srso", "div0", "rfds", "bhi", "ibpb_no_ret", "spectre_v2_user", "old_microcode", "its",
+	"its_native_only", "tsa", "vmscape",
 }
 
 // NrCPUsMax is CONFIG_NR_CPUS of a distribution kernel; kernel_max is one less.

@@ -99,7 +99,7 @@ func layout(img Image, rng *rand.Rand) *AddressSpace {
 	as.dataVM = dataPages + pages(img.Heap) + as.otherPages
 	as.stackVM = as.stackPages
 	as.totalVM = elfHeaderPages + as.textPages + as.roPages + dataPages + pages(img.Heap) +
-		as.otherPages + as.libExec + as.libRO + as.stackPages + vvarPages + vdsoPages
+		as.otherPages + as.libExec + as.libRO + as.stackPages + vvarPages + vvarVclockPages + vdsoPages
 	as.hiwaterVM = as.totalVM
 	as.rssAnon, as.rssFile, as.rssShmem = pages(img.RSSAnon), pages(img.RSSFile), pages(img.RSSShmem)
 	as.hiwaterRSS = as.RSS()
@@ -108,11 +108,14 @@ func layout(img Image, rng *rand.Rand) *AddressSpace {
 	return as
 }
 
-// Pages of the special mappings every x86_64 process has.
+// Pages of the special mappings every x86_64 process has: the vDSO's
+// data, its clock pages (VDSO_NR_VCLOCK_PAGES, [vvar_vclock] since 6.15)
+// and its code.
 const (
-	elfHeaderPages = 1
-	vvarPages      = 4
-	vdsoPages      = 2
+	elfHeaderPages  = 1
+	vvarPages       = 4
+	vvarVclockPages = 2
+	vdsoPages       = 2
 )
 
 // VMA is one mapping, as /proc/PID/maps lists it.
@@ -175,9 +178,11 @@ func (as *AddressSpace) VMAs() []VMA {
 	file(a, as.libRO-roHead, "r--p", (roHead+as.libExec)*PageSize, libc)
 	stackTop := pageAlign(as.StartStack) + 0x1000
 	out = append(out, VMA{Start: stackTop - as.stackPages*PageSize, End: stackTop, Perms: "rw-p", Name: "[stack]"})
-	vvar := stackTop + 0x22000
+	vvar := stackTop + 0x22000 - vvarVclockPages*PageSize
 	out = append(out, VMA{Start: vvar, End: vvar + vvarPages*PageSize, Perms: "r--p", Name: "[vvar]"})
-	vdso := vvar + vvarPages*PageSize
+	vclock := vvar + vvarPages*PageSize
+	out = append(out, VMA{Start: vclock, End: vclock + vvarVclockPages*PageSize, Perms: "r--p", Name: "[vvar_vclock]"})
+	vdso := vclock + vvarVclockPages*PageSize
 	out = append(out, VMA{Start: vdso, End: vdso + vdsoPages*PageSize, Perms: "r-xp", Name: "[vdso]"})
 	return out
 }

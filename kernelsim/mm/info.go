@@ -1,5 +1,10 @@
 package mm
 
+import (
+	"math/bits"
+	"sort"
+)
+
 // Info is what /proc/meminfo reports for the machine or, with NodeInfo,
 // for one node, in pages unless the name says otherwise. Every number is
 // counted from the owners of page frames or from the counters that go
@@ -21,7 +26,7 @@ type Info struct {
 	VmallocUsed, Percpu                    uint64
 	HardwareCorrupted                      uint64
 	HugetlbPages                           uint64
-	DirectMap4k, DirectMap2M, DirectMap1G  uint64 // kB
+	DirectMap4k, DirectMap2M, DirectMap1G  uint64 // kB, machine-wide only
 	FilePages                              uint64 // Cached + Buffers + SwapCached, as the node file shows
 }
 
@@ -42,21 +47,105 @@ func (m *Memory) countZones(zones []*Zone) (c counts) {
 }
 
 // Info computes the machine's meminfo.
-func (m *Memory) Info() Info { return m.info(m.zones, 1, 1) }
-
-// NodeInfo computes one node's meminfo. The LRU and cache counters, kept
-// machine-wide, are shared out by the node's part of the cache.
-func (m *Memory) NodeInfo(node int) Info {
-	n := m.nodes[node]
-	zones := n.Zones[:]
-	all := m.countZones(m.zones)
-	mine := m.countZones(zones)
-	return m.info(zones, mine[FileCache], max(all[FileCache], 1))
+func (m *Memory) Info() Info {
+	in := m.info(m.zones)
+	in.DirectMap4k, in.DirectMap2M, in.DirectMap1G = directMap(m.e820, directGBPages).KB()
+	return in
 }
 
-func (m *Memory) info(zones []*Zone, shareNum, shareDen uint64) Info {
+// NodeInfo computes one node's meminfo.
+func (m *Memory) NodeInfo(node int) Info { return m.info(m.nodes[node].Zones[:]) }
+
+// zoneLRU is a zone's part of the LRU lists and of the page cache's
+// mapped, dirty and writeback pages: Linux counts them per zone
+// (NR_ZONE_*) or per node, and sums the zones into the nodes and the
+// nodes into the machine (mm/vmstat.c), so every file's numbers are sums
+// of these.
+type zoneLRU struct {
+	inactiveAnon, activeAnon, inactiveFile, activeFile uint64
+	mapped, dirty, writeback                           uint64
+}
+
+// zoneLRUs gives every zone (as m.zones) its part. The anon LRU of a
+// zone is its anonymous and shared memory, the file LRU its page cache;
+// the split into active and inactive, and the mapped, dirty and writeback
+// pages, are counted machine-wide and shared out by each zone's part of
+// the LRU, so that the zones add up to the machine exactly.
+func (m *Memory) zoneLRUs() []zoneLRU {
+	anon := make([]uint64, len(m.zones))
+	file := make([]uint64, len(m.zones))
+	var anonTotal, fileTotal uint64
+	for i, z := range m.zones {
+		c := m.countZones([]*Zone{z})
+		anon[i], file[i] = c[Anon]+c[Shmem], c[FileCache]
+		anonTotal += anon[i]
+		fileTotal += file[i]
+	}
+	// Most anonymous memory is active.
+	activeAnon := apportion(anonTotal*7/10, anon)
+	activeFile := apportion(min(m.cache.active, fileTotal), file)
+	mapped := apportion(m.cache.mapped, file)
+	dirty := apportion(m.cache.dirty, file)
+	writeback := apportion(m.cache.writeback, file)
+	out := make([]zoneLRU, len(m.zones))
+	for i := range m.zones {
+		out[i] = zoneLRU{
+			activeAnon: activeAnon[i], inactiveAnon: anon[i] - activeAnon[i],
+			activeFile: activeFile[i], inactiveFile: file[i] - activeFile[i],
+			mapped: mapped[i], dirty: dirty[i], writeback: writeback[i],
+		}
+	}
+	return out
+}
+
+// zoneIndex is z's place in m.zones: node by node, every zone type.
+func zoneIndex(z *Zone) int { return z.Node*int(NrZones) + int(z.Type) }
+
+// apportion splits total over weights in proportion: each part rounded
+// down, the pages left over one each to the largest remainders (the
+// first on a tie), so the parts add up to total exactly and a zero
+// weight gets nothing. All zero weights share out nothing.
+func apportion(total uint64, weights []uint64) []uint64 {
+	out := make([]uint64, len(weights))
+	var sum uint64
+	for _, w := range weights {
+		sum += w
+	}
+	if sum == 0 {
+		return out
+	}
+	rem := make([]uint64, len(weights))
+	left := total
+	for i, w := range weights {
+		hi, lo := bits.Mul64(total, w)
+		out[i], rem[i] = bits.Div64(hi, lo, sum) // a part is at most total: no overflow
+		left -= out[i]
+	}
+	order := make([]int, len(weights))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return rem[order[a]] > rem[order[b]] })
+	for _, i := range order[:left] {
+		out[i]++
+	}
+	return out
+}
+
+func (m *Memory) info(zones []*Zone) Info {
 	c := m.countZones(zones)
-	share := func(v uint64) uint64 { return v * shareNum / shareDen }
+	var lru zoneLRU
+	all := m.zoneLRUs()
+	for _, z := range zones {
+		l := all[zoneIndex(z)]
+		lru.activeAnon += l.activeAnon
+		lru.inactiveAnon += l.inactiveAnon
+		lru.activeFile += l.activeFile
+		lru.inactiveFile += l.inactiveFile
+		lru.mapped += l.mapped
+		lru.dirty += l.dirty
+		lru.writeback += l.writeback
+	}
 	var managed, free uint64
 	for _, z := range zones {
 		managed += z.Managed
@@ -70,15 +159,19 @@ func (m *Memory) info(zones []*Zone, shareNum, shareDen uint64) Info {
 		Cached:            c[FileCache] - buffers + c[Shmem],
 		AnonPages:         c[Anon],
 		Shmem:             c[Shmem],
-		Mapped:            share(m.cache.mapped),
+		Mapped:            lru.mapped,
 		PageTables:        c[PageTable],
 		VmallocUsed:       c[Vmalloc] + c[KernelStack],
 		Percpu:            c[Percpu],
 		HardwareCorrupted: c[Poisoned],
 		HugetlbPages:      c[Hugetlb],
 		KernelStackKB:     c[KernelStack] * (PageSize >> 10),
-		Dirty:             share(m.cache.dirty),
-		Writeback:         share(m.cache.writeback),
+		Dirty:             lru.dirty,
+		Writeback:         lru.writeback,
+		ActiveAnon:        lru.activeAnon,
+		InactiveAnon:      lru.inactiveAnon,
+		ActiveFile:        lru.activeFile,
+		InactiveFile:      lru.inactiveFile,
 	}
 	for _, z := range zones {
 		if z.frames == nil {
@@ -96,31 +189,12 @@ func (m *Memory) info(zones []*Zone, shareNum, shareDen uint64) Info {
 		})
 	}
 	in.KReclaimable = in.SReclaimable
-	// Anonymous and shared memory live on the anon LRU; most of it is active.
-	anonLRU := in.AnonPages + in.Shmem
-	in.ActiveAnon = anonLRU * 7 / 10
-	in.InactiveAnon = anonLRU - in.ActiveAnon
-	fileLRU := c[FileCache]
-	in.ActiveFile = min(share(m.cache.active), fileLRU)
-	in.InactiveFile = fileLRU - in.ActiveFile
 	in.FilePages = in.Cached + in.Buffers + in.SwapCached
 	in.SwapTotal = m.swap.total
 	in.SwapFree = m.swap.total - m.swap.used
 	in.Available = m.available(in, zones)
 	in.CommitLimit = m.commitLimit()
 	in.CommittedAS = m.committed + c[Shmem]
-
-	// The direct map covers present RAM with the largest pages that fit.
-	var present uint64
-	for _, z := range zones {
-		present += z.Present
-	}
-	directKB := present * PageSize >> 10
-	in.DirectMap4k = min(16<<10, directKB)
-	if directKB > 3<<20 {
-		in.DirectMap1G = (directKB - (2 << 20)) >> 20 << 20
-	}
-	in.DirectMap2M = directKB - in.DirectMap4k - in.DirectMap1G
 	return in
 }
 

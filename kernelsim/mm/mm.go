@@ -205,15 +205,29 @@ func blockBytes(memBytes uint64) uint64 {
 	return 128 << 20
 }
 
+// ramExtents are the frames of the RAM the kernel uses: the e820 map's
+// usable ranges, whole pages only (PFN_UP of the start, PFN_DOWN of the
+// end, as memblock hands them out), less the first page, which
+// trim_bios_range (arch/x86/kernel/setup.c) turns reserved: "e820: update
+// [mem 0x00000000-0x00000fff] usable ==> reserved".
+func ramExtents(e820 []Region) []extent {
+	var out []extent
+	for _, r := range e820 {
+		if r.Type != "usable" {
+			continue
+		}
+		s, e := max((r.Start+PageSize-1)/PageSize, 1), (r.End+1)/PageSize
+		if s < e {
+			out = append(out, extent{start: s, end: e})
+		}
+	}
+	return out
+}
+
 // layout splits usable RAM into nodes of equal size, in address order and
 // on memory-block boundaries, and each node into zones.
 func (m *Memory) layout() {
-	var usable []extent // as raw pfn ranges; z unset
-	for _, r := range m.e820 {
-		if r.Type == "usable" {
-			usable = append(usable, extent{start: (r.Start + PageSize - 1) / PageSize, end: (r.End + 1) / PageSize})
-		}
-	}
+	usable := ramExtents(m.e820) // as raw pfn ranges; z unset
 	m.maxPFN = usable[len(usable)-1].end
 	var total uint64
 	for _, u := range usable {
@@ -240,48 +254,39 @@ func (m *Memory) layout() {
 		{0, dma32StartPFN}, {dma32StartPFN, normalStartPFN}, {normalStartPFN, m.maxPFN}, {m.maxPFN, m.maxPFN},
 	}
 	for id := range m.cfg.Nodes {
-		n := &Node{ID: id, Start: bounds[id], End: bounds[id+1]}
+		// get_pfn_range_for_nid: a node runs from its first RAM frame to its last.
+		n := &Node{ID: id, Start: bounds[id+1], End: bounds[id]}
+		for _, u := range usable {
+			if a, b := max(u.start, bounds[id]), min(u.end, bounds[id+1]); a < b {
+				n.Start, n.End = min(n.Start, a), max(n.End, b)
+			}
+		}
 		for t := ZoneDMA; t < NrZones; t++ {
+			// zone_spanned_pages_in_node (mm/mm_init.c): the node's span
+			// clamped to the zone's limits, holes included; present
+			// counts the RAM in it.
 			s := max(n.Start, zoneLimits[t][0])
 			e := min(n.End, zoneLimits[t][1])
 			z := &Zone{Node: id, Type: t}
 			if s < e {
 				z.Start, z.End = s, e
-				z.frames = newRangeMap(s, e)
+				frames := newRangeMap(s, e)
 				for _, u := range usable {
 					if a, b := max(u.start, s), min(u.end, e); a < b {
-						z.frames.assign(a, b, Owner{Kind: Free, MT: Movable})
+						frames.assign(a, b, Owner{Kind: Free, MT: Movable})
 						z.Present += b - a
 					}
 				}
-				if z.Present == 0 {
-					z.frames = nil
-				} else {
-					// The span runs from the first to the last present frame.
-					z.Start, z.End = firstLast(z.frames)
+				if z.Present > 0 {
+					z.frames = frames
+					z.initPageblocks()
 				}
-			}
-			if z.frames == nil {
-				z.Start, z.End = 0, 0
 			}
 			n.Zones[t] = z
 			m.zones = append(m.zones, z)
 		}
 		m.nodes = append(m.nodes, n)
 	}
-}
-
-// firstLast returns the span of a zone's non-hole frames.
-func firstLast(r *rangeMap) (uint64, uint64) {
-	first, last := r.end, r.base
-	r.each(r.base, r.end, func(s, e uint64, o Owner) bool {
-		if o.Kind != Hole {
-			first = min(first, s)
-			last = max(last, e)
-		}
-		return true
-	})
-	return first, last
 }
 
 // reserveBoot takes what memblock hands to no allocator: the first

@@ -204,6 +204,18 @@ func (m *rangeMap) count(match func(Owner) bool) uint64 {
 	return n
 }
 
+// countIn sums the frames of [start, end) held by owners that match.
+func (m *rangeMap) countIn(start, end uint64, match func(Owner) bool) uint64 {
+	var n uint64
+	m.each(max(start, m.base), min(end, m.end), func(s, e uint64, o Owner) bool {
+		if match(o) {
+			n += e - s
+		}
+		return true
+	})
+	return n
+}
+
 // runOp gives [start, end) to owner.
 type runOp struct {
 	start, end uint64

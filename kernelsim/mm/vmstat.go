@@ -30,17 +30,13 @@ func (m *Memory) zoneStats(zones []*Zone, in Info) []Stat {
 	}
 }
 
-// ZoneStats are one zone's counters as zoneinfo prints them. The LRU
-// counters are the node's, shared out by the zone's part of its pages.
+// ZoneStats are one zone's counters as zoneinfo prints them, its LRU
+// and write-pending pages its part of the machine's (see zoneLRUs), so
+// that /proc/vmstat and the nodes' vmstat are the zones' sums.
 func (m *Memory) ZoneStats(z *Zone) []Stat {
-	in := m.NodeInfo(z.Node)
-	zin := Info{}
-	if nodeManaged := m.nodes[z.Node].Managed(); nodeManaged > 0 {
-		share := func(v uint64) uint64 { return v * z.Managed / nodeManaged }
-		zin = Info{InactiveAnon: share(in.InactiveAnon), ActiveAnon: share(in.ActiveAnon),
-			InactiveFile: share(in.InactiveFile), ActiveFile: share(in.ActiveFile)}
-	}
-	return m.zoneStats([]*Zone{z}, zin)
+	l := m.zoneLRUs()[zoneIndex(z)]
+	return m.zoneStats([]*Zone{z}, Info{InactiveAnon: l.inactiveAnon, ActiveAnon: l.activeAnon,
+		InactiveFile: l.inactiveFile, ActiveFile: l.activeFile, Dirty: l.dirty, Writeback: l.writeback})
 }
 
 // NodeStats are a node's node_stat_item counters, as zoneinfo's

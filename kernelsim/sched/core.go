@@ -178,10 +178,15 @@ func (s *Scheduler) burstEnd(t *Task, now uint64) {
 	s.updateCurr(rq, now)
 	dur, inD := t.proc.profile.nextSleep(&t.run, s.rng)
 	io := &t.proc.IO
-	io.SyscR++ // the call it blocks in reads, and the burst wrote a little
-	io.SyscW++
-	io.RChar += 512
-	io.WChar += 128
+	if !t.IsKthread() {
+		// The call it blocks in reads, and the burst wrote a little. A
+		// kernel thread's bursts end in schedule(), not in a system call:
+		// its task_io_accounting never moves.
+		io.SyscR++
+		io.SyscW++
+		io.RChar += 512
+		io.WChar += 128
+	}
 	var readPages uint64
 	if inD && dur != forever {
 		// Disk reads at about 100 MB/s while it waits for them.
