@@ -3,6 +3,7 @@ package sysfs
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -224,13 +225,97 @@ func (v *view) kernelMMDir() kernfs.Dir {
 			entry("hugepages-1048576kB", v.hugePoolDir(mm.Huge1G)),
 			entry("hugepages-2048kB", v.hugePoolDir(mm.Huge2M)),
 		)),
-		entry("transparent_hugepage", dir(
-			entry("defrag", v.choice(func(m *kernelsim.Machine) *string { return &m.Mem.Tunables.THPDefrag },
-				[]string{"always", "defer", "defer+madvise", "madvise", "never"})),
-			entry("enabled", v.choice(func(m *kernelsim.Machine) *string { return &m.Mem.Tunables.THPEnabled },
-				[]string{"always", "madvise", "never"})),
-		)),
+		entry("transparent_hugepage", v.thpDir()),
 	)
+}
+
+// thpDir is /sys/kernel/mm/transparent_hugepage (mm/huge_memory.c,
+// mm/khugepaged.c): the modes, the collapse daemon's knobs and a
+// directory per multi-size THP size.
+func (v *view) thpDir() kernfs.Dir {
+	thp := func(m *kernelsim.Machine) *mm.THP { return &m.Mem.THP }
+	kd := func(m *kernelsim.Machine) *mm.Khugepaged { return &m.Mem.THP.Khugepaged }
+	sizes := kernelsim.Get(v.k, func(m *kernelsim.Machine) []mm.MTHP { return slices.Clone(m.Mem.THP.Sizes) })
+	entries := []kernfs.Entry{
+		entry("defrag", v.choice(func(m *kernelsim.Machine) *string { return &thp(m).Defrag },
+			[]string{"always", "defer", "defer+madvise", "madvise", "never"})),
+		entry("enabled", v.choice(func(m *kernelsim.Machine) *string { return &thp(m).Enabled },
+			[]string{"always", "madvise", "never"})),
+		entry("hpage_pmd_size", v.value(strconv.Itoa(mm.PageSize<<9))),
+	}
+	for i, size := range sizes {
+		sz := func(m *kernelsim.Machine) *mm.MTHP { return &m.Mem.THP.Sizes[i] }
+		var files []kernfs.Entry
+		if size.Anon != "" {
+			files = append(files, entry("enabled", v.choice(func(m *kernelsim.Machine) *string { return &sz(m).Anon },
+				[]string{"always", "inherit", "madvise", "never"})))
+		}
+		files = append(files,
+			entry("shmem_enabled", v.choice(func(m *kernelsim.Machine) *string { return &sz(m).Shmem },
+				[]string{"always", "inherit", "within_size", "advise", "never"})),
+			entry("stats", v.mthpStatsDir()))
+		entries = append(entries, entry(fmt.Sprintf("hugepages-%dkB", size.KB), dir(files...)))
+	}
+	return dir(append(entries,
+		entry("khugepaged", dir(
+			entry("alloc_sleep_millisecs", v.uintKnob(func(m *kernelsim.Machine) *uint64 { return &kd(m).AllocSleepMs }, 0, math.MaxUint32)),
+			entry("defrag", v.flagKnob(func(m *kernelsim.Machine) *bool { return &kd(m).Defrag })),
+			entry("full_scans", v.attr(0o444, func(m *kernelsim.Machine) string { return strconv.FormatUint(kd(m).FullScans, 10) }, nil)),
+			entry("max_ptes_none", v.uintKnob(func(m *kernelsim.Machine) *uint64 { return &kd(m).MaxPtesNone }, 0, mm.MaxPtes)),
+			entry("max_ptes_shared", v.uintKnob(func(m *kernelsim.Machine) *uint64 { return &kd(m).MaxPtesShared }, 0, mm.MaxPtes)),
+			entry("max_ptes_swap", v.uintKnob(func(m *kernelsim.Machine) *uint64 { return &kd(m).MaxPtesSwap }, 0, mm.MaxPtes)),
+			entry("pages_collapsed", v.attr(0o444, func(m *kernelsim.Machine) string { return strconv.FormatUint(kd(m).PagesCollapsed, 10) }, nil)),
+			entry("pages_to_scan", v.uintKnob(func(m *kernelsim.Machine) *uint64 { return &kd(m).PagesToScan }, 1, math.MaxUint32)),
+			entry("scan_sleep_millisecs", v.uintKnob(func(m *kernelsim.Machine) *uint64 { return &kd(m).ScanSleepMs }, 0, math.MaxUint32)),
+		)),
+		entry("shmem_enabled", v.choice(func(m *kernelsim.Machine) *string { return &thp(m).ShmemEnabled },
+			[]string{"always", "within_size", "advise", "never", "deny", "force"})),
+		entry("shrink_underused", v.flagKnob(func(m *kernelsim.Machine) *bool { return &thp(m).ShrinkUnderused })),
+		entry("use_zero_page", v.flagKnob(func(m *kernelsim.Machine) *bool { return &thp(m).UseZeroPage })),
+	)...)
+}
+
+// mthpStats are the counters of hugepages-<size>/stats (mm/huge_memory.c
+// stats_attrs); ksim maps no mTHPs, so they stay 0.
+var mthpStats = []string{"anon_fault_alloc", "anon_fault_declined", "anon_fault_fallback", "anon_fault_fallback_charge",
+	"nr_anon", "nr_anon_partially_mapped", "shmem_alloc", "shmem_fallback", "shmem_fallback_charge", "split",
+	"split_deferred", "split_failed", "swpin", "swpin_fallback", "swpin_fallback_charge", "swpout", "swpout_fallback", "zswpout"}
+
+func (v *view) mthpStatsDir() kernfs.Dir {
+	var entries []kernfs.Entry
+	for _, name := range mthpStats {
+		entries = append(entries, entry(name, v.value("0")))
+	}
+	return dir(entries...)
+}
+
+// flagKnob is a 0 or 1 a write sets as single_hugepage_flag_store does:
+// kstrtoul, and EINVAL above 1.
+func (v *view) flagKnob(flag func(m *kernelsim.Machine) *bool) *kernfs.GenFile {
+	return v.attr(0o644, func(m *kernelsim.Machine) string { return boolDigit(*flag(m)) }, func(m *kernelsim.Machine, s string) error {
+		n, err := parse.Uint(s, 10)
+		if err != nil {
+			return err
+		}
+		if n > 1 {
+			return errno.Errorf(syscall.EINVAL, "%d: want 0 or 1", n)
+		}
+		*flag(m) = n == 1
+		return nil
+	})
+}
+
+// uintKnob is a decimal a write sets as khugepaged's stores do: kstrtouint
+// or kstrtoul, and any failure or a value out of lo..hi is EINVAL.
+func (v *view) uintKnob(knob func(m *kernelsim.Machine) *uint64, lo, hi uint64) *kernfs.GenFile {
+	return v.attr(0o644, func(m *kernelsim.Machine) string { return strconv.FormatUint(*knob(m), 10) }, func(m *kernelsim.Machine, s string) error {
+		n, err := parse.Uint(s, 10)
+		if err != nil || n < lo || n > hi {
+			return errno.Errorf(syscall.EINVAL, "%q: want %d..%d", s, lo, hi)
+		}
+		*knob(m) = n
+		return nil
+	})
 }
 
 // hugePoolDir is hugepages-SIZE: the pool's counters; nr_hugepages resizes it.
@@ -248,7 +333,28 @@ func (v *view) hugePoolDir(size mm.HugeSize) kernfs.Dir {
 		m.SetNrHugepages(size, n)
 		return nil
 	}
-	return dir(
+	var demote []kernfs.Entry
+	if size == mm.Huge1G {
+		// A gigantic page can be broken into 2 MiB ones (hstate_demote_attrs).
+		demote = []kernfs.Entry{
+			entry("demote", v.attr(0o200, nil, func(m *kernelsim.Machine, s string) error {
+				n, err := parse.Uint(s, 10)
+				if err != nil {
+					return err
+				}
+				m.Mem.Demote(size, n)
+				return nil
+			})),
+			entry("demote_size", v.fixed(0o644, "2048kB", func(s string) error {
+				// demote_size_store: memparse, and only a smaller size than the pool's.
+				if parse.Memparse(s) != mm.PageSize<<9 {
+					return errno.Errorf(syscall.EINVAL, "demote_size %q: only 2048kB is below 1048576kB", s)
+				}
+				return nil
+			})),
+		}
+	}
+	return dir(append(demote,
 		entry("free_hugepages", v.attr(0o444, num((*mm.HugePool).Free), nil)),
 		entry("nr_hugepages", v.attr(0o644, num((*mm.HugePool).Total), setNr)),
 		entry("nr_hugepages_mempolicy", v.attr(0o644, num((*mm.HugePool).Total), setNr)),
@@ -262,7 +368,7 @@ func (v *view) hugePoolDir(size mm.HugeSize) kernfs.Dir {
 			})),
 		entry("resv_hugepages", v.attr(0o444, num(func(p *mm.HugePool) uint64 { return p.Resv }), nil)),
 		entry("surplus_hugepages", v.attr(0o444, num(func(p *mm.HugePool) uint64 { return p.Surplus }), nil)),
-	)
+	)...)
 }
 
 // choice is a sysfs selector: reads list the options with the current

@@ -188,3 +188,57 @@ func TestNodeLinksItsCPUsAndMemory(t *testing.T) {
 	_, err = n.(kernfs.Dir).Lookup(root, "cpu2")
 	require.ErrorIs(t, err, kernfs.ErrNotExist)
 }
+
+// transparent_hugepage has the files and values a Debian 6.18 boots with
+// (measured on this project's machine), and its stores' rules.
+func TestTransparentHugepageFiles(t *testing.T) {
+	_, d := newTree(t, 2)
+	const thp = "kernel/mm/transparent_hugepage/"
+	for file, want := range map[string]string{
+		"enabled": "always [madvise] never", "defrag": "always defer defer+madvise [madvise] never",
+		"shmem_enabled": "always within_size advise [never] deny force", "hpage_pmd_size": "2097152",
+		"use_zero_page": "1", "shrink_underused": "1",
+		"khugepaged/alloc_sleep_millisecs": "60000", "khugepaged/defrag": "1", "khugepaged/full_scans": "0",
+		"khugepaged/max_ptes_none": "511", "khugepaged/max_ptes_shared": "256", "khugepaged/max_ptes_swap": "64",
+		"khugepaged/pages_collapsed": "0", "khugepaged/pages_to_scan": "4096", "khugepaged/scan_sleep_millisecs": "10000",
+		"hugepages-2048kB/enabled": "always [inherit] madvise never", "hugepages-16kB/enabled": "always inherit madvise [never]",
+		"hugepages-2048kB/shmem_enabled": "always [inherit] within_size advise never",
+		"hugepages-8kB/shmem_enabled":    "always inherit within_size advise [never]", "hugepages-64kB/stats/nr_anon": "0",
+	} {
+		require.Equal(t, want+"\n", read(t, d, thp+file), file)
+	}
+	_, err := kernfs.Resolve(d, root, thp+"hugepages-8kB/enabled")
+	require.ErrorIs(t, err, kernfs.ErrNotExist, "order 1 has no anonymous control")
+	stats, err := kernfs.ReadDirNames(d, root, thp+"hugepages-2048kB/stats")
+	require.NoError(t, err)
+	require.Len(t, stats, 18)
+
+	for file, in := range map[string]string{"use_zero_page": "2", "khugepaged/max_ptes_none": "512",
+		"khugepaged/pages_to_scan": "0", "khugepaged/defrag": "x", "shmem_enabled": "sometimes", "hugepages-16kB/enabled": "inherit!"} {
+		require.ErrorIs(t, kernfs.WriteFile(d, root, thp+file, []byte(in+"\n")), syscall.EINVAL, file)
+	}
+	require.NoError(t, kernfs.WriteFile(d, root, thp+"hugepages-16kB/enabled", []byte("always\n")))
+	require.Equal(t, "[always] inherit madvise never\n", read(t, d, thp+"hugepages-16kB/enabled"))
+	require.NoError(t, kernfs.WriteFile(d, root, thp+"khugepaged/max_ptes_none", []byte("0")))
+	require.Equal(t, "0\n", read(t, d, thp+"khugepaged/max_ptes_none"))
+}
+
+// A gigantic page demotes to 512 pages of 2 MiB (demote_store).
+func TestDemoteGiganticPages(t *testing.T) {
+	_, d := newTree(t, 2)
+	const g, h = "kernel/mm/hugepages/hugepages-1048576kB/", "kernel/mm/hugepages/hugepages-2048kB/"
+	require.Equal(t, "2048kB\n", read(t, d, g+"demote_size"))
+	require.NoError(t, kernfs.WriteFile(d, root, g+"demote_size", []byte("2048kB\n")))
+	require.ErrorIs(t, kernfs.WriteFile(d, root, g+"demote_size", []byte("4M\n")), syscall.EINVAL)
+	require.NoError(t, kernfs.WriteFile(d, root, g+"nr_hugepages", []byte("2\n")))
+	require.Equal(t, "2\n", read(t, d, g+"nr_hugepages"))
+	require.NoError(t, kernfs.WriteFile(d, root, g+"demote", []byte("1\n")))
+	require.Equal(t, "1\n", read(t, d, g+"nr_hugepages"))
+	require.Equal(t, "512\n", read(t, d, h+"nr_hugepages"))
+	require.Equal(t, "512\n", read(t, d, h+"free_hugepages"))
+	require.NoError(t, kernfs.WriteFile(d, root, g+"demote", []byte("5\n")), "fewer than asked is not an error")
+	require.Equal(t, "0\n", read(t, d, g+"nr_hugepages"))
+	require.Equal(t, "1024\n", read(t, d, h+"nr_hugepages"))
+	_, err := kernfs.Resolve(d, root, h+"demote")
+	require.ErrorIs(t, err, kernfs.ErrNotExist, "2 MiB has nothing below it")
+}

@@ -130,3 +130,26 @@ func (p *HugePool) NodeFree(node int) uint64 {
 	}
 	return n
 }
+
+// Demote breaks up to n free pages of pool s into pages of the next size
+// down, as demote_store does (mm/hugetlb.c demote_pool_huge_page): a 1 GiB
+// page becomes 512 free 2 MiB ones. Pages reserved for mappings stay. It
+// returns how many it broke; a size with nothing below it breaks none.
+func (m *Memory) Demote(s HugeSize, n uint64) uint64 {
+	if s == Huge2M {
+		return 0
+	}
+	from, to := m.huge[s], m.huge[s-1]
+	var done uint64
+	for done < n && uint64(len(from.free)) > from.Resv {
+		e := from.free[len(from.free)-1]
+		from.free = from.free[:len(from.free)-1]
+		size := uint64(1) << to.Order
+		for start := e.start; start < e.end; start += size {
+			e.z.frames.assign(start, start+size, Owner{Kind: Hugetlb, ID: uint64(s - 1), MT: Movable})
+			to.free = append(to.free, extent{e.z, start, start + size})
+		}
+		done++
+	}
+	return done
+}

@@ -86,6 +86,7 @@ type Memory struct {
 	poisonedInUse map[uint64]bool
 
 	Tunables Tunables
+	THP      THP
 	Events   Events
 	// compactMemory is what was last written to vm.compact_memory.
 	compactMemory int
@@ -117,8 +118,6 @@ type Tunables struct {
 	DirtyBackgroundBytes uint64 // vm.dirty_background_bytes
 	DirtyExpireCentisecs int    // vm.dirty_expire_centisecs
 	DirtyWritebackCentis int    // vm.dirty_writeback_centisecs
-	THPEnabled           string // transparent_hugepage/enabled
-	THPDefrag            string // transparent_hugepage/defrag
 }
 
 // New lays out the machine's memory as PC firmware would, splits it into
@@ -138,8 +137,8 @@ func New(cfg Config, rng *rand.Rand) (*Memory, error) {
 	m.Tunables = Tunables{
 		WatermarkScaleFactor: 10, Swappiness: 60, VFSCachePressure: 100, OvercommitRatio: 50,
 		DirtyRatio: 20, DirtyBackgroundRatio: 10, DirtyExpireCentisecs: 3000, DirtyWritebackCentis: 500,
-		THPEnabled: "madvise", THPDefrag: "madvise", // Debian's defaults
 	}
+	m.THP = defaultTHP()
 	m.layout()
 	m.reserveBoot()
 	m.setMinFreeKB(m.defaultMinFreeKB())

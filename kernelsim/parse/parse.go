@@ -180,6 +180,23 @@ func Size(s string) (uint64, error) {
 	return v << shift, nil
 }
 
+// Memparse is the kernel's memparse itself, for the files that use it
+// directly (hugetlb's demote_size): the number and suffix it can read at
+// the start of s, and 0 if there is none; whatever follows is ignored.
+func Memparse(s string) uint64 {
+	b, rest := radix(s, 0)
+	v, n, overflow := digits(rest, b)
+	if n == 0 || overflow {
+		return 0
+	}
+	if n < len(rest) {
+		if i := strings.IndexByte("KMGTPE", upper(rest[n])); i >= 0 && v <= ^uint64(0)>>(10*(i+1)) {
+			v <<= 10 * (i + 1)
+		}
+	}
+	return v
+}
+
 func upper(c byte) byte {
 	if 'a' <= c && c <= 'z' {
 		return c - 'a' + 'A'

@@ -137,3 +137,9 @@ func FuzzParsersNeverPanicAndAlwaysCarryAnErrno(f *testing.F) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+func TestMemparseIgnoresWhatFollows(t *testing.T) {
+	for in, want := range map[string]uint64{"2048kB\n": 2 << 20, "2M": 2 << 20, "1G ": 1 << 30, "0x10": 16, "x": 0, "": 0, "4096": 4096} {
+		require.Equal(t, want, Memparse(in), "%q", in)
+	}
+}
