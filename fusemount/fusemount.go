@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
 	"log/slog"
 	"os"
 	"strconv"
@@ -35,14 +34,16 @@ type Options struct {
 	Log *slog.Logger
 	// Outbox carries the tree's changes; the server tells the host's
 	// caches about them from a goroutine of its own. Nil: none change.
+	// A mount that fails closes it.
 	Outbox *kernfs.Outbox
 }
 
 // cacheFor is how long the kernel may keep entries and attributes of a
-// directory that caches entries (kernfs.EntryCacher: static tables, and
-// tables whose view posts their changes to the outbox); dynamic
-// directories (/proc itself, per-task ones) are never cached, because
-// what a name means there changes with the caller and with time.
+// directory that caches entries (kernfs.EntryCacher: static tables,
+// tables whose view posts their changes to the outbox, and file systems
+// such as memfs, which post what changes other than through the mount);
+// dynamic directories (/proc itself, per-task ones) are never cached,
+// because what a name means there changes with the caller and with time.
 const cacheFor = time.Second
 
 // Server is a mounted tree.
@@ -55,14 +56,28 @@ type Server struct {
 // Mount serves root at dir. A stale mount left at dir by a killed server
 // is detached first; a mount that fails leaves nothing behind.
 func Mount(dir string, root kernfs.Dir, opt Options) (*Server, error) {
+	srv, err := mount(dir, root, opt)
+	if err != nil && opt.Outbox != nil {
+		opt.Outbox.Close() // no server will deliver its changes: nobody may wait for one
+	}
+	return srv, err
+}
+
+func mount(dir string, root kernfs.Dir, opt Options) (*Server, error) {
 	if err := CheckMountpoint(dir); err != nil {
 		return nil, err
 	}
 	if err := DetachStale(dir); err != nil {
 		return nil, err
 	}
-	s := &state{timeNs: opt.TimeNs, log: opt.Log, outbox: opt.Outbox, dirs: map[kernfs.Dir]*gofs.Inode{}}
+	s := &state{timeNs: opt.TimeNs, log: opt.Log, outbox: opt.Outbox, dirs: map[kernfs.Dir]*gofs.Inode{}, inodes: map[uint64]*gofs.Inode{}}
 	rootNode := &rootNode{node: node{s: s, kn: root, cacheable: true}, pid: os.Getpid()}
+	var rootID *gofs.StableAttr
+	if a := root.Attr(); a.Ino != 0 && a.Ino != ^uint64(0) {
+		// A file system's root keeps its own number (FUSE's node id stays 1).
+		rootID = &gofs.StableAttr{Ino: a.Ino, Gen: generation(root)}
+		rootNode.ownIno = true
+	}
 	mo := fuse.MountOptions{
 		AllowOther:  opt.AllowOther,
 		Name:        "ksim",
@@ -73,7 +88,13 @@ func Mount(dir string, root kernfs.Dir, opt Options) (*Server, error) {
 		// so non-root users get EACCES as on Linux.
 		Options: []string{"default_permissions"},
 	}
-	srv, err := gofs.Mount(dir, rootNode, &gofs.Options{MountOptions: mo})
+	if opt.Outbox != nil {
+		// Kept from now on: the host may cache as soon as the mount is there.
+		opt.Outbox.Start()
+	}
+	// NullPermissions: a mode of 0 (chmod 0) is shown as it is, not as
+	// go-fuse's default 0644.
+	srv, err := gofs.Mount(dir, rootNode, &gofs.Options{MountOptions: mo, RootStableAttr: rootID, NullPermissions: true})
 	if err != nil {
 		if t, _ := topMount(dir); t == fsType {
 			// The mount(2) went through and what followed failed: take it back,
@@ -86,8 +107,11 @@ func Mount(dir string, root kernfs.Dir, opt Options) (*Server, error) {
 		}
 		return nil, fmt.Errorf("mount %s: %s", dir, msg)
 	}
+	s.remember(&rootNode.node)
 	if opt.Outbox != nil {
+		s.mu.Lock() // requests are being served already
 		s.dirs[root] = rootNode.EmbeddedInode()
+		s.mu.Unlock()
 		go opt.Outbox.Serve(s.deliver)
 	}
 	return &Server{dir: dir, server: srv, outbox: opt.Outbox}, nil
@@ -125,17 +149,28 @@ type state struct {
 	log    *slog.Logger
 	outbox *kernfs.Outbox
 
+	mu sync.Mutex
 	// dirs are the inodes of directories whose entries the host caches,
-	// for the outbox's changes to find; they go when the host forgets them.
-	mu   sync.Mutex
+	// for the outbox's entry changes to find; they go when the host
+	// forgets them.
 	dirs map[kernfs.Dir]*gofs.Inode
+	// inodes are the inodes of nodes with their own inode numbers, by
+	// number: a further name of a hard link finds its inode here, and a
+	// content change the inode to invalidate.
+	inodes map[uint64]*gofs.Inode
 }
 
 // deliver tells the host's kernel that an entry changed
-// (FUSE_NOTIFY_INVAL_ENTRY). It runs on the outbox's goroutine, never in
+// (FUSE_NOTIFY_INVAL_ENTRY) or a node's content did
+// (FUSE_NOTIFY_INVAL_INODE). It runs on the outbox's goroutine, never in
 // a request handler or under a lock: the host may have to wait for a
-// request of ours to finish before it can drop the entry.
+// request of ours to finish before it can drop the entry, or for a page
+// lock a write holds before it can drop the pages.
 func (s *state) deliver(c kernfs.Change) {
+	if c.Node != nil {
+		s.deliverContent(c.Node)
+		return
+	}
 	s.mu.Lock()
 	in := s.dirs[c.Dir]
 	s.mu.Unlock()
@@ -148,23 +183,57 @@ func (s *state) deliver(c kernfs.Change) {
 	}
 }
 
-// remember records the inode of a directory whose entries the host caches.
-func (s *state) remember(n *node) {
-	if dir, ok := n.kn.(kernfs.EntryCacher); ok && dir.CachesEntries() && s.outbox != nil {
-		s.mu.Lock()
-		s.dirs[dir] = n.EmbeddedInode()
-		s.mu.Unlock()
+// deliverContent drops the host's attributes and cached pages of kn:
+// offset 0 and length 0 mean all of them (fuse_reverse_inval_inode).
+func (s *state) deliverContent(kn kernfs.Node) {
+	ino := kn.Attr().Ino
+	s.mu.Lock()
+	in := s.inodes[ino]
+	s.mu.Unlock()
+	if in == nil {
+		return // not content-cached, or the host holds nothing of it
 	}
+	// ENOENT: the host had already forgotten the inode.
+	if errno := in.NotifyContent(0, 0); errno != 0 && errno != syscall.ENOENT && s.log != nil {
+		s.log.Warn("notify content", "file", in.Path(nil), "errno", unix.ErrnoName(errno))
+	}
+}
+
+// remember records the inode of a directory whose entries the host
+// caches, and of a node with its own inode number.
+func (s *state) remember(n *node) {
+	in := n.EmbeddedInode()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if dir, ok := n.kn.(kernfs.EntryCacher); ok && dir.CachesEntries() && s.outbox != nil {
+		s.dirs[dir] = in
+	}
+	if n.ownIno {
+		s.inodes[in.StableAttr().Ino] = in
+	}
+}
+
+// known returns the inode the server holds for a node with its own
+// inode number, nil if none.
+func (s *state) known(id gofs.StableAttr) *gofs.Inode {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in := s.inodes[id.Ino]; in != nil && in.StableAttr() == id {
+		return in
+	}
+	return nil
 }
 
 // OnForget implements gofs.NodeOnForgetter: the host has dropped the inode.
 func (n *node) OnForget() {
-	if dir, ok := n.kn.(kernfs.Dir); ok {
-		n.s.mu.Lock()
-		if n.s.dirs[dir] == n.EmbeddedInode() {
-			delete(n.s.dirs, dir)
-		}
-		n.s.mu.Unlock()
+	in := n.EmbeddedInode()
+	n.s.mu.Lock()
+	defer n.s.mu.Unlock()
+	if dir, ok := n.kn.(kernfs.EntryCacher); ok && n.s.dirs[dir] == in {
+		delete(n.s.dirs, dir)
+	}
+	if ino := in.StableAttr().Ino; n.ownIno && n.s.inodes[ino] == in {
+		delete(n.s.inodes, ino)
 	}
 }
 
@@ -223,24 +292,42 @@ type node struct {
 	// cacheable says the kernel may cache this node's entry and attributes:
 	// its parent caches entries (kernfs.EntryCacher).
 	cacheable bool
+	// ownIno says the inode number is the node's own (kernfs.Attr.Ino),
+	// not a hash of its path.
+	ownIno bool
 }
 
 var (
-	_ gofs.NodeGetattrer  = (*node)(nil)
-	_ gofs.NodeLookuper   = (*node)(nil)
-	_ gofs.NodeReaddirer  = (*node)(nil)
-	_ gofs.NodeOpener     = (*node)(nil)
-	_ gofs.NodeReadlinker = (*node)(nil)
-	_ gofs.NodeSetattrer  = (*node)(nil)
-	_ gofs.NodeUnlinker   = (*node)(nil)
-	_ gofs.NodeRmdirer    = (*node)(nil)
-	_ gofs.NodeMkdirer    = (*node)(nil)
-	_ gofs.NodeCreater    = (*node)(nil)
-	_ gofs.NodeRenamer    = (*node)(nil)
-	_ gofs.NodeSymlinker  = (*node)(nil)
-	_ gofs.NodeLinker     = (*node)(nil)
-	_ gofs.NodeMknoder    = (*node)(nil)
+	_ gofs.NodeGetattrer     = (*node)(nil)
+	_ gofs.NodeLookuper      = (*node)(nil)
+	_ gofs.NodeReaddirer     = (*node)(nil)
+	_ gofs.NodeOpener        = (*node)(nil)
+	_ gofs.NodeReadlinker    = (*node)(nil)
+	_ gofs.NodeSetattrer     = (*node)(nil)
+	_ gofs.NodeUnlinker      = (*node)(nil)
+	_ gofs.NodeRmdirer       = (*node)(nil)
+	_ gofs.NodeMkdirer       = (*node)(nil)
+	_ gofs.NodeCreater       = (*node)(nil)
+	_ gofs.NodeRenamer       = (*node)(nil)
+	_ gofs.NodeSymlinker     = (*node)(nil)
+	_ gofs.NodeLinker        = (*node)(nil)
+	_ gofs.NodeMknoder       = (*node)(nil)
+	_ gofs.NodeStatfser      = (*node)(nil)
+	_ gofs.NodeFsyncer       = (*node)(nil)
+	_ gofs.NodeSetxattrer    = (*node)(nil)
+	_ gofs.NodeRemovexattrer = (*node)(nil)
 )
+
+// opsOf is the node behind a go-fuse inode of this server.
+func opsOf(in *gofs.Inode) *node {
+	switch n := in.Operations().(type) {
+	case *node:
+		return n
+	case *rootNode:
+		return &n.node
+	}
+	panic(fmt.Sprintf("fusemount: inode of type %T", in.Operations())) // only ours are in the tree
+}
 
 func (n *node) timeout() time.Duration {
 	if n.cacheable {
@@ -251,28 +338,61 @@ func (n *node) timeout() time.Duration {
 
 func (n *node) fillAttr(out *fuse.Attr) {
 	a := n.kn.Attr()
-	mode := uint32(a.Mode.Perm())
-	nlink := uint32(1)
-	switch {
-	case a.Mode&fs.ModeDir != 0:
-		mode |= syscall.S_IFDIR
-		nlink = 2
-	case a.Mode&fs.ModeSymlink != 0:
-		mode |= syscall.S_IFLNK
-	default:
-		mode |= syscall.S_IFREG
+	nlink := a.Nlink
+	mtime, atime, ctime := a.MtimeNs, a.AtimeNs, a.CtimeNs
+	if a.Ino == 0 { // a generated node: zero fields mean what they always have
+		if nlink == 0 {
+			nlink = 1
+			if a.Mode.IsDir() {
+				nlink = 2
+			}
+		}
+		if mtime == 0 {
+			mtime = n.s.timeNs
+		}
+		if atime == 0 {
+			atime = mtime
+		}
+		if ctime == 0 {
+			ctime = mtime
+		}
 	}
-	t := a.MtimeNs
-	if t == 0 {
-		t = n.s.timeNs
-	}
-	out.Mode, out.Nlink, out.Uid, out.Gid = mode, nlink, a.Uid, a.Gid
+	out.Mode, out.Nlink, out.Uid, out.Gid = kernfs.UnixMode(a.Mode), nlink, a.Uid, a.Gid
 	out.Ino = n.StableAttr().Ino
-	out.Size = 0 // generated files are sized by reading them, as in /proc
-	out.Blksize = 1024
-	sec, nsec := uint64(t/1e9), uint32(t%1e9)
-	out.Atime, out.Mtime, out.Ctime = sec, sec, sec
-	out.Atimensec, out.Mtimensec, out.Ctimensec = nsec, nsec, nsec
+	out.Size = uint64(max(a.Size, 0)) // generated files: 0, sized by reading them, as in /proc
+	out.Blocks = uint64(max(a.Blocks, 0))
+	out.Blksize = a.BlockSize
+	if out.Blksize == 0 {
+		out.Blksize = 1024
+	}
+	out.Rdev = encodeDev(a.Rdev)
+	out.Atime, out.Atimensec = splitNs(atime)
+	out.Mtime, out.Mtimensec = splitNs(mtime)
+	out.Ctime, out.Ctimensec = splitNs(ctime)
+}
+
+// splitNs is a time as FUSE carries it: seconds, which the kernel reads
+// as signed, and nanoseconds within them.
+func splitNs(ns int64) (uint64, uint32) {
+	sec, nsec := ns/1e9, ns%1e9
+	if nsec < 0 { // before the epoch: the nanoseconds still count up
+		sec, nsec = sec-1, nsec+1e9
+	}
+	return uint64(sec), uint32(nsec)
+}
+
+// encodeDev is a device number as FUSE carries it, the kernel's 32-bit
+// new_encode_dev (include/linux/kdev_t.h): 12 bits of major, 20 of minor.
+func encodeDev(rdev uint64) uint32 {
+	major, minor := unix.Major(rdev), unix.Minor(rdev)
+	return minor&0xff | major<<8 | (minor&^0xff)<<12
+}
+
+// decodeDev is new_decode_dev, encodeDev's inverse.
+func decodeDev(dev uint32) uint64 {
+	major := (dev & 0xfff00) >> 8
+	minor := dev&0xff | (dev>>12)&0xfff00
+	return unix.Mkdev(major, minor)
 }
 
 // Getattr implements gofs.NodeGetattrer.
@@ -282,27 +402,19 @@ func (n *node) Getattr(_ context.Context, _ gofs.FileHandle, out *fuse.AttrOut) 
 	return 0
 }
 
-// Setattr accepts the truncation that `echo x > file` (O_TRUNC) sends
-// before writing, and refuses other changes.
-func (n *node) Setattr(_ context.Context, _ gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	if in.Valid&^(fuse.FATTR_SIZE|fuse.FATTR_FH|fuse.FATTR_LOCKOWNER|fuse.FATTR_ATIME|fuse.FATTR_MTIME|
-		fuse.FATTR_ATIME_NOW|fuse.FATTR_MTIME_NOW|fuse.FATTR_CTIME) != 0 {
-		return syscall.EPERM
-	}
-	n.fillAttr(&out.Attr)
-	out.SetTimeout(n.timeout())
-	return 0
-}
-
-// caller describes who makes a request.
+// caller describes who makes a request. The request comes through the
+// mount, so the host's kernel sees what it changes.
 func caller(ctx context.Context) *kernfs.Caller {
 	c, ok := fuse.FromContext(ctx)
 	if !ok {
-		return kernfs.NewCaller(0, 0, kernfs.Identity{})
+		kc := kernfs.NewCaller(0, 0, kernfs.Identity{})
+		kc.ThroughMount = true
+		return kc
 	}
 	pid := int(c.Pid)
 	kc := kernfs.NewLazyCaller(c.Uid, c.Gid, pid, func() kernfs.Identity { return identify(pid) })
 	kc.Ctx = ctx
+	kc.ThroughMount = true
 	return kc
 }
 
@@ -325,6 +437,10 @@ func ino(parent uint64, name string, gen uint64) uint64 {
 	return n
 }
 
+// ownIno says a node's own inode number can be used below the root: FUSE
+// reserves the root's id and the all-ones one.
+func ownIno(ino uint64) bool { return ino > fuse.FUSE_ROOT_ID && ino != ^uint64(0) }
+
 func generation(kn kernfs.Node) uint64 {
 	if g, ok := kn.(kernfs.Generationer); ok {
 		return g.Generation()
@@ -332,15 +448,47 @@ func generation(kn kernfs.Node) uint64 {
 	return 0
 }
 
-func typeBits(kn kernfs.Node) uint32 {
-	m := kn.Attr().Mode
-	switch {
-	case m&fs.ModeDir != 0:
-		return syscall.S_IFDIR
-	case m&fs.ModeSymlink != 0:
-		return syscall.S_IFLNK
+// childID is the identity of kn, named name in n: its own inode number if
+// it has one, else a hash of where it is. go-fuse keeps one inode per
+// identity, so two names of a hard link are one inode to the host.
+func (n *node) childID(name string, kn kernfs.Node, a kernfs.Attr) (id gofs.StableAttr, own bool) {
+	gen := generation(kn)
+	id = gofs.StableAttr{Mode: kernfs.UnixMode(a.Mode) & syscall.S_IFMT, Gen: gen}
+	if ownIno(a.Ino) {
+		id.Ino = a.Ino
+		return id, true
 	}
-	return syscall.S_IFREG
+	id.Ino = ino(n.StableAttr().Ino, name, gen)
+	return id, false
+}
+
+// child returns the inode for kn, named name in n: the one the server
+// already holds for that identity, else a new one. (go-fuse would drop a
+// new one for a known identity anyway; taking the known one first keeps
+// what remember records the inode the host actually holds.)
+func (n *node) child(ctx context.Context, name string, kn kernfs.Node) *node {
+	id, own := n.childID(name, kn, kn.Attr())
+	var in *gofs.Inode
+	if ch := n.GetChild(name); ch != nil && ch.StableAttr() == id {
+		in = ch
+	} else if own {
+		in = n.s.known(id)
+	}
+	if in == nil {
+		parent, ok := n.kn.(kernfs.EntryCacher)
+		cacheable := ok && parent.CachesEntries()
+		in = n.NewInode(ctx, &node{s: n.s, kn: kn, cacheable: cacheable, ownIno: own}, id)
+	}
+	cn := opsOf(in)
+	n.s.remember(cn)
+	return cn
+}
+
+// entryOut fills what the host learns of a new or found child.
+func (n *node) entryOut(out *fuse.EntryOut) {
+	n.fillAttr(&out.Attr)
+	out.SetEntryTimeout(n.timeout())
+	out.SetAttrTimeout(n.timeout())
 }
 
 // Lookup implements gofs.NodeLookuper.
@@ -353,17 +501,9 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*go
 	if err != nil {
 		return nil, kernfs.Errno(err)
 	}
-	parent, ok := n.kn.(kernfs.EntryCacher)
-	cacheable := ok && parent.CachesEntries()
-	gen := generation(kn)
-	id := gofs.StableAttr{Mode: typeBits(kn), Ino: ino(n.StableAttr().Ino, name, gen), Gen: gen}
-	child := n.NewInode(ctx, &node{s: n.s, kn: kn, cacheable: cacheable}, id)
-	cn := child.Operations().(*node)
-	n.s.remember(cn)
-	cn.fillAttr(&out.Attr)
-	out.SetEntryTimeout(cn.timeout())
-	out.SetAttrTimeout(cn.timeout())
-	return child, 0
+	cn := n.child(ctx, name, kn)
+	cn.entryOut(out)
+	return cn.EmbeddedInode(), 0
 }
 
 // Readdir implements gofs.NodeReaddirer.
@@ -388,11 +528,8 @@ func (n *node) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 		fuse.DirEntry{Name: ".", Mode: syscall.S_IFDIR, Ino: self},
 		fuse.DirEntry{Name: "..", Mode: syscall.S_IFDIR, Ino: parent})
 	for _, e := range ents {
-		list = append(list, fuse.DirEntry{
-			Name: e.Name,
-			Mode: typeBits(e.Node),
-			Ino:  ino(n.StableAttr().Ino, e.Name, generation(e.Node)),
-		})
+		id, _ := n.childID(e.Name, e.Node, e.Node.Attr())
+		list = append(list, fuse.DirEntry{Name: e.Name, Mode: id.Mode, Ino: id.Ino})
 	}
 	return gofs.NewListDirStream(list), 0
 }
@@ -410,8 +547,8 @@ func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
 	return []byte(target), 0
 }
 
-// Open implements gofs.NodeOpener. Every file is direct I/O: the kernel
-// neither caches its pages nor trusts its size, so each read reaches us.
+// Open implements gofs.NodeOpener. The handle chooses how the host
+// caches the file (see handleFor).
 func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	f, ok := n.kn.(kernfs.File)
 	if !ok {
@@ -424,76 +561,19 @@ func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 		}
 		return nil, 0, kernfs.Errno(err)
 	}
-	return &handle{n: n, h: h}, fuse.FOPEN_DIRECT_IO, 0
+	fh, fuseFlags := n.handleFor(h)
+	return fh, fuseFlags, 0
 }
 
-// The tree's shape is the kernel's: nothing can be created, removed or
-// renamed in it (vfs_* return EPERM where an inode lacks the operation).
-func (n *node) Unlink(context.Context, string) syscall.Errno { return syscall.EPERM }
-func (n *node) Rmdir(context.Context, string) syscall.Errno  { return syscall.EPERM }
-func (n *node) Mkdir(context.Context, string, uint32, *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	return nil, syscall.EPERM
-}
-func (n *node) Create(context.Context, string, uint32, uint32, *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
-	return nil, nil, 0, syscall.EACCES
-}
-func (n *node) Rename(context.Context, string, gofs.InodeEmbedder, string, uint32) syscall.Errno {
-	return syscall.EPERM
-}
-func (n *node) Symlink(context.Context, string, string, *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	return nil, syscall.EPERM
-}
-func (n *node) Link(context.Context, gofs.InodeEmbedder, string, *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	return nil, syscall.EPERM
-}
-func (n *node) Mknod(context.Context, string, uint32, uint32, *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	return nil, syscall.EPERM
-}
-
-// handle is an open file of node n.
-type handle struct {
-	n *node
-	h kernfs.Handle
-}
-
-var (
-	_ gofs.FileReader  = (*handle)(nil)
-	_ gofs.FileWriter  = (*handle)(nil)
-	_ gofs.FileLseeker = (*handle)(nil)
-)
-
-// Read implements gofs.FileReader: never more than the read asked for.
-func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	k, err := h.h.Read(caller(ctx), dest, off)
-	if err != nil {
-		return nil, kernfs.Errno(err)
+// handleFor wraps an open kernfs handle and says how the host may cache
+// it. A kernfs.PageCacher keeps the host's page cache across reads and
+// opens (FOPEN_KEEP_CACHE): its tree posts ContentChanged when the
+// content changes under the host. Every other file is direct I/O: the
+// kernel neither caches its pages nor trusts its size, so each read
+// reaches us, as generated files need.
+func (n *node) handleFor(h kernfs.Handle) (*handle, uint32) {
+	if pc, ok := h.(kernfs.PageCacher); ok && pc.CachesPages() {
+		return &handle{n: n, h: h, cachesPages: true}, fuse.FOPEN_KEEP_CACHE
 	}
-	return fuse.ReadResultData(dest[:k]), 0
-}
-
-// Write implements gofs.FileWriter.
-func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
-	k, err := h.h.Write(caller(ctx), data, off)
-	// What the write changed leaves the host's caches before it returns, so
-	// a script that writes and then looks never sees the old entries.
-	_ = h.n.s.outbox.Flush(ctx)
-	if err != nil {
-		h.n.s.refused(ctx, h.n, "write", err)
-		return 0, kernfs.Errno(err)
-	}
-	return uint32(k), 0
-}
-
-// Lseek implements gofs.FileLseeker. The kernel handles SEEK_SET, SEEK_CUR
-// and SEEK_END itself; SEEK_DATA and SEEK_HOLE come here.
-func (h *handle) Lseek(ctx context.Context, off uint64, whence uint32) (uint64, syscall.Errno) {
-	s, ok := h.h.(kernfs.Seeker)
-	if !ok {
-		return off, 0 // SEEK_DATA: all of a generated file is data
-	}
-	pos, err := s.Seek(caller(ctx), int64(off), int(whence))
-	if err != nil {
-		return 0, kernfs.Errno(err)
-	}
-	return uint64(pos), 0
+	return &handle{n: n, h: h}, fuse.FOPEN_DIRECT_IO
 }

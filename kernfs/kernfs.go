@@ -2,6 +2,13 @@
 // directories, generated files and symlinks, each answering for the caller
 // that asks. The views (procfs, sysfs, devfs) build trees of these nodes;
 // package fusemount serves a tree over FUSE, and tests walk it directly.
+//
+// A tree may also hold a real file system, one that keeps what is
+// written to it (package memfs; ext4 images later): its nodes have their
+// own inode numbers and link counts (Attr), change through the small
+// interfaces of ops.go (Creator, Renamer, Setattrer...), and let the host
+// cache their pages (PageCacher), posting to the Outbox what changes
+// other than through the mount.
 package kernfs
 
 import (
@@ -12,14 +19,47 @@ import (
 	"syscall"
 )
 
-// Attr is what stat shows of a node.
+// Attr is what stat shows of a node. A node that supplies its own inode
+// number (Ino) is a file system's node and every field is taken as it
+// is: an unlinked file still open has 0 links, a file touched to the
+// epoch has time 0. For a generated node (Ino zero), a zero field means
+// what generated files show: size 0 (they are sized by reading them, as
+// in /proc), one link (two for a directory), no blocks, the tree's time.
 type Attr struct {
-	// Mode holds the type bits (fs.ModeDir, fs.ModeSymlink, none for a
-	// regular file) and the permission bits.
+	// Mode holds the type bits (fs.ModeDir, fs.ModeSymlink,
+	// fs.ModeNamedPipe, fs.ModeSocket, fs.ModeDevice for a block device
+	// and fs.ModeDevice|fs.ModeCharDevice for a character device, none for
+	// a regular file), fs.ModeSetuid, fs.ModeSetgid, fs.ModeSticky and the
+	// permission bits.
 	Mode     fs.FileMode
 	Uid, Gid uint32
 	// MtimeNs is the node's time in ns since the epoch; zero means the tree's time.
 	MtimeNs int64
+	// AtimeNs and CtimeNs are the access and status change times; zero
+	// means the modification time.
+	AtimeNs, CtimeNs int64
+	// Size is st_size: bytes of a regular file, the target's length for a
+	// symlink, what the file system says for a directory.
+	Size int64
+	// Nlink is the number of names the node has; zero means 1, or 2 for a
+	// directory.
+	Nlink uint32
+	// Blocks is st_blocks, in 512-byte units whatever BlockSize is.
+	Blocks int64
+	// BlockSize is st_blksize, the preferred I/O size; zero means 1024,
+	// what procfs shows, for every node.
+	BlockSize uint32
+	// Ino is the node's own inode number, as a file system that stores
+	// its nodes has one (ext4's, tmpfs's counter). It must be stable for
+	// the node's life and unique among the live nodes of the whole tree a
+	// server serves (file systems composed into one tree take disjoint
+	// ranges; one that reuses a number gives the new node another
+	// Generation), so that every name of a hard link shows the same
+	// inode. Zero: the server hashes the node's path and generation.
+	// FUSE reserves 1 and 2^64-1: below the root they are hashed too.
+	Ino uint64
+	// Rdev is a device node's device number as unix.Mkdev makes it.
+	Rdev uint64
 }
 
 // Node is a file, directory or symlink.
@@ -39,7 +79,10 @@ type Dir interface {
 	Node
 	// Lookup finds a child; it fails with ErrNotExist.
 	Lookup(c *Caller, name string) (Node, error)
-	// ReadDir lists the children in the order ls -f shows them.
+	// ReadDir lists the children in the order ls -f shows them. A name
+	// Lookup resolves may be missing here: a lookup-only entry, as a
+	// visitor's /proc/PID is, or a magic link that a path reaches but a
+	// listing does not show (see Entry.LookupOnly).
 	ReadDir(c *Caller) ([]Dirent, error)
 }
 
@@ -100,6 +143,10 @@ type Caller struct {
 	HostPid int
 	// Ctx is done when the request is interrupted (FUSE INTERRUPT); nil for none.
 	Ctx context.Context
+	// ThroughMount says the request came through the mount, so the host's
+	// kernel has seen what it changes: a tree posts to its Outbox only
+	// what changes otherwise (the simulation writing a file), never this.
+	ThroughMount bool
 
 	identify func() Identity
 	once     sync.Once

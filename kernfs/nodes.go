@@ -11,6 +11,9 @@ import (
 type Entry struct {
 	Name string
 	Node Node
+	// LookupOnly makes the entry resolve but not be listed: a path
+	// reaches it, ls does not show it, as Linux's magic links may be.
+	LookupOnly bool
 }
 
 // StaticDir is a directory whose children are fixed when it is built: a
@@ -51,16 +54,19 @@ func (d *StaticDir) Lookup(_ *Caller, name string) (Node, error) {
 	return nil, ErrNotExist
 }
 
-// ReadDir implements Dir.
+// ReadDir implements Dir: the table without its lookup-only entries.
 func (d *StaticDir) ReadDir(*Caller) ([]Dirent, error) {
-	out := make([]Dirent, len(d.entries))
-	for i, e := range d.entries {
-		out[i] = Dirent{Name: e.Name, Node: e.Node}
+	out := make([]Dirent, 0, len(d.entries))
+	for _, e := range d.entries {
+		if !e.LookupOnly {
+			out = append(out, Dirent{Name: e.Name, Node: e.Node})
+		}
 	}
 	return out, nil
 }
 
-// Entries returns the table, for directories that add dynamic children after it.
+// Entries returns the table, lookup-only entries included, for
+// directories that add dynamic children after it.
 func (d *StaticDir) Entries() []Entry { return d.entries }
 
 // LinkFunc is a symlink computed per caller.

@@ -6,11 +6,13 @@ import (
 )
 
 // Change is something in a tree that the host may have cached: what Name
-// means in Dir. (Content changes come with files whose pages the host
-// caches.)
+// means in Dir (an entry change), or, when Node is set, Node's content
+// and attributes (a content change, for nodes whose handles are
+// PageCachers or whose directories cache entries).
 type Change struct {
 	Dir  Dir
 	Name string
+	Node Node
 }
 
 // Outbox carries a tree's changes to the server that tells the host's
@@ -32,7 +34,7 @@ type Outbox struct {
 }
 
 // NewOutbox returns an empty outbox; changes posted before a server
-// serves it are dropped, as nothing can have cached them.
+// starts it are dropped, as nothing can have cached them.
 func NewOutbox() *Outbox {
 	return &Outbox{wake: make(chan struct{}, 1), progress: make(chan struct{})}
 }
@@ -40,6 +42,18 @@ func NewOutbox() *Outbox {
 // EntryChanged says what name means in dir has changed: it is new, gone
 // or another node.
 func (o *Outbox) EntryChanged(dir Dir, name string) {
+	o.post(Change{Dir: dir, Name: name})
+}
+
+// ContentChanged says node's content or attributes (size, times, mode,
+// link count) have changed, so the host must drop its cached pages and
+// attributes of it. It reaches nodes that supply their own inode number
+// (Attr.Ino): only they are content-cached.
+func (o *Outbox) ContentChanged(node Node) {
+	o.post(Change{Node: node})
+}
+
+func (o *Outbox) post(c Change) {
 	if o == nil {
 		return
 	}
@@ -48,7 +62,7 @@ func (o *Outbox) EntryChanged(dir Dir, name string) {
 	if !o.serving || o.closed {
 		return
 	}
-	o.queue = append(o.queue, Change{Dir: dir, Name: name})
+	o.queue = append(o.queue, c)
 	o.posted++
 	select {
 	case o.wake <- struct{}{}:
@@ -56,12 +70,19 @@ func (o *Outbox) EntryChanged(dir Dir, name string) {
 	}
 }
 
+// Start keeps what is posted from now on for Serve to deliver. A server
+// calls it before the host can cache anything, so that no change is lost
+// while the goroutine that runs Serve has yet to start; Serve starts it too.
+func (o *Outbox) Start() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.serving = true
+}
+
 // Serve delivers changes in the order they were posted until Close. The
 // server runs it on a goroutine of its own.
 func (o *Outbox) Serve(deliver func(Change)) {
-	o.mu.Lock()
-	o.serving = true
-	o.mu.Unlock()
+	o.Start()
 	for {
 		<-o.wake
 		o.mu.Lock()

@@ -1,6 +1,7 @@
 package kernfs
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -64,6 +65,55 @@ func resolve(root Dir, c *Caller, path string, links int) (Node, error) {
 	return node, nil
 }
 
+// ResolveParent resolves all but the last element of path and returns
+// that directory and the last name, as the calls that make or remove a
+// name (mkdir, unlink, rename) see a path. The last name must be an
+// ordinary one: "", "." and ".." fail with EINVAL.
+func ResolveParent(root Dir, c *Caller, path string) (Dir, string, error) {
+	path = strings.TrimRight(path, "/")
+	dirPath, name := "", path
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		dirPath, name = path[:i], path[i+1:]
+	}
+	if name == "" || name == "." || name == ".." {
+		return nil, "", fmt.Errorf("%q: %w", path, syscall.EINVAL)
+	}
+	n, err := Resolve(root, c, dirPath)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", dirPath, err)
+	}
+	d, ok := n.(Dir)
+	if !ok {
+		return nil, "", fmt.Errorf("%s: %w", dirPath, syscall.ENOTDIR)
+	}
+	return d, name, nil
+}
+
+// ResolveNoFollow resolves path as Resolve does but does not follow a
+// symlink at its end, as lstat(2) does.
+func ResolveNoFollow(root Dir, c *Caller, path string) (Node, error) {
+	d, name, err := ResolveParent(root, c, path)
+	if errors.Is(err, syscall.EINVAL) {
+		return Resolve(root, c, path) // "/", "." or "..": no link to stop at
+	}
+	if err != nil {
+		return nil, err
+	}
+	n, err := d.Lookup(c, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return n, nil
+}
+
+// release tells a handle its file is closed, as close(2) of its last
+// descriptor does.
+func release(h Handle, c *Caller) {
+	if r, ok := h.(Releaser); ok {
+		r.Release(c)
+	}
+}
+
 // ReadFile opens path for reading and reads it whole, one read at a time as
 // cat does.
 func ReadFile(root Dir, c *Caller, path string) ([]byte, error) {
@@ -82,6 +132,7 @@ func ReadFile(root Dir, c *Caller, path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	defer release(h, c)
 	var out []byte
 	buf := make([]byte, 4096)
 	for {
@@ -96,7 +147,8 @@ func ReadFile(root Dir, c *Caller, path string) ([]byte, error) {
 	}
 }
 
-// WriteFile opens path for writing and writes data in one write, as echo does.
+// WriteFile opens path for writing, truncating it (O_TRUNC), and writes
+// data in one write, as echo with > does.
 func WriteFile(root Dir, c *Caller, path string, data []byte) error {
 	n, err := Resolve(root, c, path)
 	if err != nil {
@@ -109,10 +161,11 @@ func WriteFile(root Dir, c *Caller, path string, data []byte) error {
 	if !permitted(n.Attr(), c, 2) {
 		return fmt.Errorf("%s: %w", path, syscall.EACCES)
 	}
-	h, err := f.Open(c, syscall.O_WRONLY)
+	h, err := f.Open(c, syscall.O_WRONLY|syscall.O_TRUNC)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
+	defer release(h, c)
 	if _, err := h.Write(c, data, 0); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

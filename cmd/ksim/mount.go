@@ -163,6 +163,11 @@ func serve(dir string, cfg kernelsim.Config, f mountFlags) error {
 	if err != nil {
 		return reportNotReady(ready, err)
 	}
+	// Catch the signals before the mount shows: Ctrl-C or a SIGTERM that
+	// comes while it is being made must stop us cleanly, not kill us
+	// half way (go-fuse opens a file on the new mount before Mount returns).
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	outbox := kernfs.NewOutbox()
 	root := kernfs.NewStaticDir(0o755,
 		kernfs.Entry{Name: "dev", Node: devfs.New(k)},
@@ -179,8 +184,6 @@ func serve(dir string, cfg kernelsim.Config, f mountFlags) error {
 	logger.Info("mounted", "dir", dir, "cpus", cfg.CPUs, "mem", cfg.MemBytes, "hz", cfg.HZ,
 		"seed", cfg.Seed, "clock", cfg.Clock.String(), "pid", os.Getpid())
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { srv.Wait(); close(done) }()
 	go func() {
