@@ -367,7 +367,7 @@ func (m *Machine) lastByComm(comm string) int {
 
 func (m *Machine) spawnProcess(p process, ppid int) (*sched.Task, error) {
 	p.image.Path = p.exe
-	as, err := m.Mem.NewAddressSpace(p.image, m.rng)
+	as, err := m.Mem.NewAddressSpace(p.image, m.rng, mm.MemPolicy{}, m.homeNode(cpu.Mask{}, ppid))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.comm, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"path"
 	"syscall"
 
+	"ksim/kernelsim/cpu"
 	"ksim/kernelsim/errno"
 	"ksim/kernelsim/mm"
 	"ksim/kernelsim/sched"
@@ -19,6 +20,18 @@ type SpawnRequest struct {
 	// SetUID and SetGID say whether Creds were given; otherwise the child
 	// has its parent's credentials, as after fork.
 	SetUID, SetGID bool
+	// MemPolicy is its NUMA memory policy (set_mempolicy).
+	MemPolicy mm.MemPolicy
+}
+
+// homeNode is the node of the CPU a new process will start on, where it
+// faults its image in; the parent's node if it can start nowhere yet.
+func (m *Machine) homeNode(allowed cpu.Mask, ppid int) int {
+	c := m.Sched.PlaceNew(allowed, ppid)
+	if c < 0 {
+		return m.Mem.LocalNodeOr0()
+	}
+	return m.CPUs.Node(c)
 }
 
 // Spawn forks a process from Spec.PPid and execs the program described:
@@ -80,7 +93,7 @@ func (m *Machine) Spawn(req SpawnRequest) (*sched.Task, error) {
 	}
 	m.Sched.SetCurrent(parentTask) // the fork's memory comes from where the parent runs
 	defer m.Sched.SetCurrent(nil)
-	as, err := m.Mem.NewAddressSpace(img, m.rng)
+	as, err := m.Mem.NewAddressSpace(img, m.rng, req.MemPolicy, m.homeNode(spec.Allowed, spec.PPid))
 	if err != nil {
 		return nil, errno.Errorf(syscall.ENOMEM, "%s: %w: %w", spec.Comm, err, sched.ErrNoMemory)
 	}

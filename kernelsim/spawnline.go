@@ -11,6 +11,7 @@ import (
 
 	"ksim/kernelsim/cpu"
 	"ksim/kernelsim/errno"
+	"ksim/kernelsim/mm"
 	"ksim/kernelsim/parse"
 	"ksim/kernelsim/sched"
 )
@@ -28,6 +29,7 @@ type SpawnKey struct {
 type spawnLine struct {
 	req     SpawnRequest
 	cpus    int // possible CPUs, for cpus=
+	nodes   int // NUMA nodes, for mempolicy=
 	sigchld string
 	prioSet bool
 }
@@ -127,6 +129,11 @@ var SpawnKeys = []SpawnKey{
 		s.req.Allowed = m
 		return err
 	}},
+	{"mempolicy", "default", "NUMA memory policy, as set_mempolicy(2) sets it: `local`, `preferred:1`, `bind:0-1`, `interleave:0-1`", func(s *spawnLine, v string) error {
+		p, err := mm.ParseMemPolicy(v, s.nodes)
+		s.req.MemPolicy = p
+		return err
+	}},
 	{"reap", "1", "0 makes a parent that never waits: its dead children stay zombies", func(s *spawnLine, v string) error {
 		var n int
 		err := intIn(&n, v, 0, 1)
@@ -156,10 +163,10 @@ var SpawnKeys = []SpawnKey{
 
 // ParseSpawn reads a spawn line, key=value fields separated by white
 // space (double quotes keep a value with spaces whole; inside them \" and
-// \\ escape), into a request for Spawn, on a machine of possibleCPUs.
-// An unknown key or a bad value is EINVAL.
-func ParseSpawn(line string, possibleCPUs int) (SpawnRequest, error) {
-	s := spawnLine{cpus: possibleCPUs, sigchld: "default"}
+// \\ escape), into a request for Spawn, on a machine of possibleCPUs
+// CPUs and nodes NUMA nodes. An unknown key or a bad value is EINVAL.
+func ParseSpawn(line string, possibleCPUs, nodes int) (SpawnRequest, error) {
+	s := spawnLine{cpus: possibleCPUs, nodes: nodes, sigchld: "default"}
 	s.req.Spec = sched.Spec{PPid: 1, Threads: 1, Allowed: cpu.MaskAll(possibleCPUs)}
 	s.req.Profile.SystemPPM = 100_000
 	s.req.Profile.BurstNs = sched.DefaultBurstNs

@@ -32,14 +32,14 @@ func TestReadmeSpawnTableIsTheKeyTable(t *testing.T) {
 
 // Where a key's documented default is a value, giving it changes nothing.
 func TestSpawnDefaultsAreWhatTheTableSays(t *testing.T) {
-	plain, err := ParseSpawn("comm=x", 4)
+	plain, err := ParseSpawn("comm=x", 4, 2)
 	require.NoError(t, err)
 	literal := 0
 	for _, k := range SpawnKeys {
 		if strings.ContainsAny(k.Default, "` '") {
 			continue // a default described in words, or by another key
 		}
-		req, err := ParseSpawn(fmt.Sprintf("comm=x %s=%s", k.Name, k.Default), 4)
+		req, err := ParseSpawn(fmt.Sprintf("comm=x %s=%s", k.Name, k.Default), 4, 2)
 		if err != nil {
 			continue // "forever", "none", "all"... that the parser does not take
 		}
@@ -53,10 +53,10 @@ func TestParseSpawnRefuses(t *testing.T) {
 	for _, line := range []string{"", "cpu=50%", "comm=x bogus=1", "comm=x threads=0", "comm=x nice=20",
 		"comm=x cpus=4", "comm=x cpus=", "comm=x ignore=KILL", "comm=x lifetime=0", "comm=x pattern=odd",
 		`comm=x cmdline="open`, "comm=x ignore=TERM catch=TERM", "comm=x rss=1Q", "comm=x =", "comm"} {
-		_, err := ParseSpawn(line, 4)
+		_, err := ParseSpawn(line, 4, 2)
 		require.ErrorIs(t, err, syscall.EINVAL, "%q", line)
 	}
-	req, err := ParseSpawn(`cmdline="/usr/sbin/nginx -g off" policy=fifo cpus=all`, 4)
+	req, err := ParseSpawn(`cmdline="/usr/sbin/nginx -g off" policy=fifo cpus=all`, 4, 2)
 	require.NoError(t, err)
 	require.Equal(t, "nginx", req.Comm)
 	require.Equal(t, 1, req.RTPriority, "fifo without prio gets 1")

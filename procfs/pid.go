@@ -189,6 +189,7 @@ var taskEntries = []taskEntry{
 	{name: "cwd", link: taskCwd},
 	{name: "root", link: taskRoot},
 	{name: "exe", link: taskExe},
+	{name: "numa_maps", perm: 0o444, read: taskNumaMaps},
 	{name: "smaps", perm: 0o444, read: taskSmaps},
 	{name: "smaps_rollup", perm: 0o444, read: taskSmapsRollup},
 	{name: "wchan", perm: 0o444, read: taskWchan},

@@ -258,3 +258,91 @@ func taskSmapsRollup(b *bytes.Buffer, _ *kernelsim.Machine, c *kernfs.Caller, d 
 	smapsCounts(b, sum, true)
 	return nil
 }
+
+// taskNumaMaps prints /proc/PID/numa_maps (fs/proc/task_mmu.c
+// show_numa_map): per mapping its start, the memory policy, what it maps,
+// and its pages by node. A mapping's anonymous pages lie on the nodes as
+// the process's do, its file pages as the page cache's; a mapping with
+// none ([vvar], [vdso]) shows only its policy.
+func taskNumaMaps(b *bytes.Buffer, m *kernelsim.Machine, c *kernfs.Caller, d *taskDirNode) error {
+	as := d.t.Process().MM
+	if as == nil {
+		return nil
+	}
+	if !permitted(c, d.t) {
+		return syscall.EACCES
+	}
+	anonNodes := m.Mem.NodePages(as, mm.Anon)
+	for n, k := range m.Mem.NodePages(as, mm.Shmem) {
+		anonNodes[n] += k
+	}
+	fileNodes := m.Mem.NodeCachePages()
+	policy := as.Policy.String()
+	for _, u := range vmaUsage(as) {
+		fmt.Fprintf(b, "%08x %s", u.vma.Start, policy)
+		switch {
+		case u.vma.Inode != 0:
+			b.WriteString(" file=" + u.vma.Name)
+		case u.vma.Name == "[heap]":
+			b.WriteString(" heap")
+		case u.vma.Name == "[stack]":
+			b.WriteString(" stack")
+		}
+		anon := u.anon + u.shared
+		pages := anon + u.file
+		if pages == 0 {
+			b.WriteByte('\n')
+			continue
+		}
+		if anon > 0 {
+			fmt.Fprintf(b, " anon=%d dirty=%d", anon, anon)
+		}
+		if pages != anon {
+			fmt.Fprintf(b, " mapped=%d", pages)
+			if u.vma.Name != as.Path() {
+				fmt.Fprintf(b, " mapmax=%d", fileSharers) // libraries and data files are shared
+			}
+		}
+		if anon > 0 {
+			b.WriteString(" active=0") // new anonymous pages start on the inactive list
+		}
+		byNode := spread(anon, anonNodes)
+		for n, k := range spread(u.file, fileNodes) {
+			byNode[n] += k
+		}
+		for n, k := range byNode {
+			if k > 0 {
+				fmt.Fprintf(b, " N%d=%d", n, k)
+			}
+		}
+		b.WriteString(" kernelpagesize_kB=4\n")
+	}
+	return nil
+}
+
+// spread shares pages over nodes in proportion to how a whole is spread
+// over them; the shares add up to pages.
+func spread(pages uint64, whole []uint64) []uint64 {
+	out := make([]uint64, len(whole))
+	var total uint64
+	for _, w := range whole {
+		total += w
+	}
+	if total == 0 || pages == 0 {
+		if len(out) > 0 {
+			out[0] = pages
+		}
+		return out
+	}
+	given := uint64(0)
+	last := 0
+	for n, w := range whole {
+		out[n] = pages * w / total
+		given += out[n]
+		if w > 0 {
+			last = n
+		}
+	}
+	out[last] += pages - given
+	return out
+}

@@ -263,7 +263,9 @@ func taskStatus(b *bytes.Buffer, m *kernelsim.Machine, _ *kernfs.Caller, d *task
 	allowed := t.Allowed.List()
 	fmt.Fprintf(b, "Cpus_allowed:\t%s\nCpus_allowed_list:\t%s\n",
 		cpu.FormatMask(allowed, m.CPUs.Possible()), cpu.FormatList(allowed))
-	fmt.Fprintf(b, "Mems_allowed:\t%s\nMems_allowed_list:\t0\n", cpu.FormatMask([]int{0}, maxNumNodes))
+	// The root cpuset's mems: every node with memory (cpuset_mems_allowed).
+	nodes := seqList(m.CPUs.Nodes())
+	fmt.Fprintf(b, "Mems_allowed:\t%s\nMems_allowed_list:\t%s\n", cpu.FormatMask(nodes, maxNumNodes), cpu.FormatList(nodes))
 	fmt.Fprintf(b, "voluntary_ctxt_switches:\t%d\nnonvoluntary_ctxt_switches:\t%d\n",
 		t.VoluntarySwitches, t.NonVoluntarySwitches)
 	return nil
@@ -277,4 +279,13 @@ const capFull = 1<<41 - 1
 func sigQueueLimit(totalPages uint64) uint64 {
 	maxThreads := totalPages * mm.PageSize / (8 * mm.ThreadSize)
 	return maxThreads / 2
+}
+
+// seqList is 0, 1, ... n-1.
+func seqList(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }

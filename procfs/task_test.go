@@ -182,7 +182,7 @@ func TestZombieHasNoMM(t *testing.T) {
 	var zombie int
 	require.NoError(t, k.Write(t.Context(), func(m *kernelsim.Machine) error {
 		spawn := func(line string) (*sched.Task, error) {
-			req, err := kernelsim.ParseSpawn(line, m.CPUs.Possible())
+			req, err := kernelsim.ParseSpawn(line, m.CPUs.Possible(), m.CPUs.Nodes())
 			if err != nil {
 				return nil, err
 			}

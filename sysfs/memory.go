@@ -174,11 +174,9 @@ func nodeHugePages(mem *mm.Memory, n int, size mm.HugeSize) (total, free uint64)
 
 // numastat prints the node's allocation counters (drivers/base/node.c node_read_numastat).
 func numastat(b *bytes.Buffer, mem *mm.Memory, n int) {
-	var hit uint64
-	for _, z := range mem.Nodes()[n].Zones {
-		hit += z.PgAlloc
-	}
-	fmt.Fprintf(b, "numa_hit %d\nnuma_miss 0\nnuma_foreign 0\ninterleave_hit 0\nlocal_node %d\nother_node 0\n", hit, hit)
+	e := mem.NodeNuma(n)
+	fmt.Fprintf(b, "numa_hit %d\nnuma_miss %d\nnuma_foreign %d\ninterleave_hit %d\nlocal_node %d\nother_node %d\n",
+		e.Hit, e.Miss, e.Foreign, e.Interleave, e.Local, e.Other)
 }
 
 // nodeVmstat prints the node's counters: the zone counters summed, then

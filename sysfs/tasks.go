@@ -24,7 +24,7 @@ func (v *view) tasksDir() kernfs.Dir {
 // parent ESRCH, a full pid space EAGAIN, no memory ENOMEM; nothing is
 // created on error.
 func spawn(m *kernelsim.Machine, line string) error {
-	req, err := kernelsim.ParseSpawn(line, m.CPUs.Possible())
+	req, err := kernelsim.ParseSpawn(line, m.CPUs.Possible(), m.CPUs.Nodes())
 	if err != nil {
 		return err
 	}

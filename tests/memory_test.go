@@ -46,6 +46,54 @@ func TestTwoNodes(t *testing.T) {
 	require.Equal(t, meminfoKB(t, m, "MemFree"), buddyFreeKB(t, buddy))
 }
 
+// numactl and numastat read a two-node machine: a task pinned to node 1's
+// CPUs takes its memory there (first touch), an interleaved one from both
+// nodes alike, and the node counters say so.
+func TestNumaTools(t *testing.T) {
+	m := mount(t, "--clock", "manual", "--numa", "2", "--cpus", "4", "--mem", "8G")
+	nodeFreeMB := func(n int) uint64 {
+		return atoi(t, field(t, m.run(t, "numactl", "--hardware"), fmt.Sprintf("node %d free:", n))[3])
+	}
+	hw := m.run(t, "numactl", "--hardware")
+	require.Contains(t, hw, "available: 2 nodes (0-1)\n")
+	require.Contains(t, hw, "node 1 cpus: 2 3\n")
+	free1 := nodeFreeMB(1)
+
+	big := m.spawn(t, "comm=big rss=1G cpus=2-3")
+	require.GreaterOrEqual(t, free1-nodeFreeMB(1), uint64(1024), "node 1 lost the task's gigabyte")
+	per := m.run(t, "numastat", "-p", strconv.Itoa(big))
+	total := field(t, per, "Total")
+	require.Less(t, atof(t, total[1]), 64.0, "node 0: only the shared file pages")
+	require.GreaterOrEqual(t, atof(t, total[2]), 1024.0)
+
+	il := m.spawn(t, "comm=il rss=256M mempolicy=interleave:0-1")
+	per = m.run(t, "numastat", "-p", strconv.Itoa(il))
+	heap := field(t, per, "Heap")
+	require.InDelta(t, atof(t, heap[1]), atof(t, heap[2]), 0.1, "interleave: half on each node\n%s", per)
+	maps := m.read(fmt.Sprintf("proc/%d/numa_maps", il))
+	require.Contains(t, maps, " interleave:0-1 heap anon=")
+	// show_numa_map's fields, in its order (fs/proc/task_mmu.c).
+	line := regexp.MustCompile(`^[0-9a-f]{8,} interleave:0-1( file=\S+| heap| stack)?` +
+		`(( anon=\d+ dirty=\d+)?( mapped=\d+)?( mapmax=\d+)?( active=\d+)?( N[01]=\d+)+ kernelpagesize_kB=4)?$`)
+	for _, l := range strings.Split(strings.TrimSuffix(maps, "\n"), "\n") {
+		require.Regexp(t, line, l)
+	}
+
+	stat := m.run(t, "numastat")
+	ilHits := field(t, stat, "interleave_hit")
+	require.GreaterOrEqual(t, atoi(t, ilHits[1]), uint64(256<<20/4096/2))
+	require.GreaterOrEqual(t, atoi(t, ilHits[2]), uint64(256<<20/4096/2))
+	require.Equal(t, fmt.Sprintf("interleave_hit %s\n", ilHits[2]),
+		regexp.MustCompile(`(?m)^interleave_hit .*\n`).FindString(m.read("sys/devices/system/node/node1/numastat")))
+}
+
+func atof(t *testing.T, s string) float64 {
+	t.Helper()
+	f, err := strconv.ParseFloat(s, 64)
+	require.NoError(t, err)
+	return f
+}
+
 // buddyFreeKB sums buddyinfo's free blocks.
 func buddyFreeKB(t *testing.T, buddy string) uint64 {
 	var kb uint64

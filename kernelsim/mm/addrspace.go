@@ -35,6 +35,13 @@ type AddressSpace struct {
 	rssShmem, hiwaterRSS uint64 // pages
 	pageTableBytes       uint64
 
+	// Policy is its NUMA memory policy; il is where interleaving goes on.
+	Policy MemPolicy
+	il     int
+	// home is the node, +1, its image was first touched on: the node of the
+	// CPU its task starts on.
+	home int
+
 	// Its pages carry Owner ids of id when it holds memory of the machine.
 	id                  uint64
 	swapped             uint64 // pages out in swap
@@ -52,8 +59,12 @@ type AddressSpace struct {
 // and gives it its memory: anonymous and shared pages, page tables, and
 // the file pages it maps, which are page cache. Allocation may reclaim and
 // call the OOM killer; on failure nothing is held.
-func (m *Memory) NewAddressSpace(img Image, rng *rand.Rand) (*AddressSpace, error) {
+//
+// The pages come as its policy says, first touched on node home: the
+// new task's, which faults its image in on its own CPU.
+func (m *Memory) NewAddressSpace(img Image, rng *rand.Rand, policy MemPolicy, home int) (*AddressSpace, error) {
 	as := layout(img, rng)
+	as.Policy, as.home = policy, home+1
 	m.nextASID++
 	as.id, as.accounted = m.nextASID, true
 	if err := m.mapAddressSpace(as); err != nil {
@@ -191,7 +202,8 @@ func pageAlign(a uint64) uint64 { return (a + PageSize - 1) &^ (PageSize - 1) }
 
 // userPages are allocations a process faults in (GFP_HIGHUSER_MOVABLE).
 func (as *AddressSpace) userRequest(kind OwnerKind) allocRequest {
-	return allocRequest{owner: Owner{Kind: kind, ID: as.id, MT: Movable}, highest: ZoneNormal, reclaim: true, oom: true}
+	return allocRequest{owner: Owner{Kind: kind, ID: as.id, MT: Movable}, highest: ZoneNormal, reclaim: true, oom: true,
+		policy: as.Policy, il: &as.il}
 }
 
 // ErrCommit is a request overcommit accounting refuses: ENOMEM from mmap or fork.
@@ -228,15 +240,21 @@ func (m *Memory) mapAddressSpace(as *AddressSpace) error {
 			m.ReleaseAddressSpace(as)
 		}
 	}()
-	if _, err = m.alloc(as.rssAnon, as.userRequest(Anon)); err != nil {
+	first := func(kind OwnerKind) allocRequest {
+		r := as.userRequest(kind)
+		r.local = as.home
+		return r
+	}
+	if _, err = m.alloc(as.rssAnon, first(Anon)); err != nil {
 		as.rssAnon, as.rssShmem, as.rssFile, as.pageTableBytes = 0, 0, 0, 0
 		return err
 	}
-	if _, err = m.alloc(as.rssShmem, as.userRequest(Shmem)); err != nil {
+	if _, err = m.alloc(as.rssShmem, first(Shmem)); err != nil {
 		as.rssShmem, as.rssFile, as.pageTableBytes = 0, 0, 0
 		return err
 	}
-	if _, err = m.allocKernel(as.pageTableBytes/PageSize, PageTable, as.id, Unmovable); err != nil {
+	tables := allocRequest{owner: Owner{Kind: PageTable, ID: as.id, MT: Unmovable}, highest: ZoneNormal, reclaim: true, oom: true, local: as.home}
+	if _, err = m.alloc(as.pageTableBytes/PageSize, tables); err != nil {
 		as.rssFile, as.pageTableBytes = 0, 0
 		return err
 	}
@@ -328,6 +346,9 @@ func (m *Memory) GrowAnon(as *AddressSpace, pages uint64) error {
 
 // ID is the owner id the address space's pages carry.
 func (as *AddressSpace) ID() uint64 { return as.id }
+
+// Path is the program it maps, the executable's path.
+func (as *AddressSpace) Path() string { return as.path }
 
 // SwapPages is what the address space has out in swap (VmSwap).
 func (as *AddressSpace) SwapPages() uint64 { return as.swapped }

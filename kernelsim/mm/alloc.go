@@ -9,9 +9,12 @@ import (
 type allocRequest struct {
 	owner   Owner
 	highest ZoneType // the highest zone it may use (gfp_zone)
-	node    int      // the preferred node, +1: 0 means the local one (NUMA_NO_NODE)
-	reclaim bool     // may reclaim directly (__GFP_DIRECT_RECLAIM)
-	oom     bool     // may invoke the OOM killer
+	node    int      // the preferred node, +1: 0 means the policy's, or the local one (NUMA_NO_NODE)
+	local   int      // the allocating CPU's node, +1: 0 means LocalNode's
+	policy  MemPolicy
+	il      *int // where an interleave policy goes on: the task's il_prev
+	reclaim bool // may reclaim directly (__GFP_DIRECT_RECLAIM)
+	oom     bool // may invoke the OOM killer
 }
 
 // Watermark levels an allocation must leave free above.
@@ -58,22 +61,69 @@ func (m *Memory) zonelist(node int, highest ZoneType) []*Zone {
 }
 
 // alloc takes n order-0 pages for an owner, as __alloc_pages does page by
-// page: from the first zone in the zonelist above the low watermark; else,
-// with kswapd woken, above the min watermark; else after direct reclaim;
-// else after the OOM killer. It fails with ErrNoMemory and nothing taken.
-// The frames it took carry the owner; the caller counts them.
+// page, from the zonelist its memory policy gives (alloc_pages_mpol): the
+// local node's first for the default policy, the preferred node's, only
+// the bound nodes', or each node of an interleave set in turn. From the
+// first zone above the low watermark; else, with kswapd woken, above the
+// min watermark; else after direct reclaim; else after the OOM killer. It
+// fails with ErrNoMemory and nothing taken. The frames it took carry the
+// owner; the caller counts them.
 func (m *Memory) alloc(n uint64, req allocRequest) ([]extent, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	node := req.node - 1
-	if req.node == 0 {
-		node = 0
-		if m.LocalNode != nil {
-			node = m.LocalNode()
+	local := req.local - 1
+	if req.local == 0 {
+		local = m.localNode()
+	}
+	pol := req.policy
+	if req.node == 0 && pol.Mode == PolicyInterleave && len(pol.NodeList()) > 0 {
+		next := 0
+		if req.il == nil {
+			req.il = &next
+		}
+		var got []extent
+		for _, c := range interleave(n, pol, req.il) {
+			e, err := m.allocFrom(c.n, req, c.node, 0, local)
+			if err != nil {
+				m.free(got)
+				return nil, err
+			}
+			for _, x := range e {
+				if x.z.Node == c.node {
+					x.z.Numa.Interleave += x.end - x.start
+				}
+			}
+			got = append(got, e...)
+		}
+		return got, nil
+	}
+	preferred, only := local, uint64(0)
+	switch {
+	case req.node > 0:
+		preferred = req.node - 1
+	case pol.Mode == PolicyPreferred:
+		preferred = pol.NodeList()[0]
+	case pol.Mode == PolicyBind:
+		if only = pol.Nodes; !pol.has(local) {
+			preferred = pol.NodeList()[0]
 		}
 	}
-	zones := m.zonelist(node, req.highest)
+	return m.allocFrom(n, req, preferred, only, local)
+}
+
+// allocFrom takes n pages from the zonelist of the preferred node, only
+// from the nodes of the mask only if it is not zero, and counts where they
+// came from against where they were wanted (zone_statistics).
+func (m *Memory) allocFrom(n uint64, req allocRequest, preferred int, only uint64, local int) ([]extent, error) {
+	zones := m.zonelist(preferred, req.highest)
+	if only != 0 {
+		zones = slices.DeleteFunc(zones, func(z *Zone) bool { return only&(1<<z.Node) == 0 })
+	}
+	if len(zones) == 0 {
+		return nil, fmt.Errorf("%d pages for %v: no zone on the allowed nodes: %w", n, req.owner.Kind, ErrNoMemory)
+	}
+	first := zones[0]
 	var got []extent
 	need := n
 	take := func(level int) {
@@ -87,6 +137,7 @@ func (m *Memory) alloc(n uint64, req allocRequest) ([]extent, error) {
 			}
 			got = append(got, z.take(k, req.owner)...)
 			z.PgAlloc += k
+			countNuma(z, first, local, k)
 			need -= k
 		}
 	}
@@ -115,6 +166,17 @@ func (m *Memory) alloc(n uint64, req allocRequest) ([]extent, error) {
 	}
 	m.checkPressure(zones)
 	return got, nil
+}
+
+// LocalNodeOr0 is the node of the CPU that allocates now.
+func (m *Memory) LocalNodeOr0() int { return m.localNode() }
+
+// localNode is the node of the CPU that allocates now.
+func (m *Memory) localNode() int {
+	if m.LocalNode != nil {
+		return m.LocalNode()
+	}
+	return 0
 }
 
 // wakeKswapd wakes the kswapd of every node an allocation fell below the low watermark on.

@@ -95,7 +95,7 @@ func TestZoneSpans(t *testing.T) {
 func TestZoneLRUsAddUp(t *testing.T) {
 	m := newMem(t, 4<<30, 2)
 	as, err := m.NewAddressSpace(Image{Text: 64 << 10, Libs: 1 << 20, Heap: 8 << 20, Stack: 128 << 10,
-		RSSAnon: 7777 << 10, RSSFile: 333 << 10, Path: "/bin/x"}, m.rng)
+		RSSAnon: 7777 << 10, RSSFile: 333 << 10, Path: "/bin/x"}, m.rng, MemPolicy{}, 0)
 	require.NoError(t, err)
 	defer m.ReleaseAddressSpace(as)
 	in := m.Info()

@@ -92,6 +92,9 @@ func (m *Memory) allocHugePage(p *HugePool, s HugeSize) bool {
 			}
 			if e, ok := z.takeAligned(p.Order, Owner{Kind: Hugetlb, ID: uint64(s), MT: Movable}); ok {
 				p.free = append(p.free, e)
+				// alloc_pool_huge_folio asks this node for it; zone_statistics
+				// counts one allocation, whatever its order.
+				countNuma(z, z, m.localNode(), 1)
 				if s == Huge2M {
 					m.Events.HtlbBuddyAllocSuccess++
 				}

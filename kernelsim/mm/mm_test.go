@@ -15,7 +15,7 @@ func TestVMAsAddUpToTotalVM(t *testing.T) {
 	m, err := New(Config{MemBytes: 1 << 30, Nodes: 1}, rng)
 	require.NoError(t, err)
 	as, err := m.NewAddressSpace(Image{Text: 900 << 10, Data: 48 << 10, Libs: 4 << 20, Heap: 1 << 20, Stack: 132 << 10,
-		OtherVM: 8 << 20, RSSAnon: 2 << 20, RSSFile: 3 << 20, Path: "/usr/bin/bash"}, rng)
+		OtherVM: 8 << 20, RSSAnon: 2 << 20, RSSFile: 3 << 20, Path: "/usr/bin/bash"}, rng, MemPolicy{}, 0)
 	require.NoError(t, err)
 	check := func() {
 		var pages uint64
@@ -151,7 +151,7 @@ func TestWatermarksFollowTheKernelFormula(t *testing.T) {
 func TestMemoryFailureByOwner(t *testing.T) {
 	m := newMem(t, 1<<30, 1)
 	as, err := m.NewAddressSpace(Image{Text: 64 << 10, Data: 8 << 10, Libs: 1 << 20, Heap: 1 << 20, Stack: 128 << 10,
-		RSSAnon: 4 << 20, RSSFile: 1 << 20, Path: "/bin/x"}, m.rng)
+		RSSAnon: 4 << 20, RSSFile: 1 << 20, Path: "/bin/x"}, m.rng, MemPolicy{}, 0)
 	require.NoError(t, err)
 	var anonPFN uint64
 	for _, z := range m.Zones() {
@@ -212,7 +212,7 @@ func TestMemoryFailureByOwner(t *testing.T) {
 func TestSwapTakesAnonymousMemoryUnderPressure(t *testing.T) {
 	m := newMem(t, 512<<20, 1)
 	m.DropCaches(3)
-	as, err := m.NewAddressSpace(Image{Text: 64 << 10, Libs: 1 << 20, Heap: 1 << 20, Stack: 128 << 10, RSSAnon: 64 << 20, Path: "/bin/x"}, m.rng)
+	as, err := m.NewAddressSpace(Image{Text: 64 << 10, Libs: 1 << 20, Heap: 1 << 20, Stack: 128 << 10, RSSAnon: 64 << 20, Path: "/bin/x"}, m.rng, MemPolicy{}, 0)
 	require.NoError(t, err)
 	require.NoError(t, m.GrowAnon(as, m.FreePages()-m.nodes[0].Zones[ZoneDMA32].WatermarkMin))
 	require.Positive(t, m.Events.PswpOut, "reclaim swapped anonymous pages out")
@@ -240,12 +240,12 @@ func TestOvercommitNeverRefusesBeyondCommitLimit(t *testing.T) {
 	m := newMem(t, 1<<30, 1)
 	img := Image{Text: 64 << 10, Libs: 1 << 20, Heap: 600 << 20, Stack: 128 << 10, RSSAnon: 1 << 20, Path: "/bin/x"}
 	m.Tunables.OvercommitMemory = 2 // CommitLimit: half of RAM plus 256 MiB swap, about 750 MiB
-	as, err := m.NewAddressSpace(img, m.rng)
+	as, err := m.NewAddressSpace(img, m.rng, MemPolicy{}, 0)
 	require.NoError(t, err, "600 MiB fits")
-	_, err = m.NewAddressSpace(img, m.rng)
+	_, err = m.NewAddressSpace(img, m.rng, MemPolicy{}, 0)
 	require.ErrorIs(t, err, ErrCommit, "another 600 MiB does not")
 	require.ErrorIs(t, m.GrowAnon(as, 200<<20/PageSize), ErrCommit)
 	m.Tunables.OvercommitMemory = 1
-	_, err = m.NewAddressSpace(img, m.rng)
+	_, err = m.NewAddressSpace(img, m.rng, MemPolicy{}, 0)
 	require.NoError(t, err)
 }

@@ -9,7 +9,8 @@ type Stat struct {
 // zoneStats are the zone_stat_item counters of a set of zones, then the
 // NUMA events, in mm/vmstat.c vmstat_text order.
 func (m *Memory) zoneStats(zones []*Zone, in Info) []Stat {
-	var free, blocks, alloc uint64
+	var free, blocks uint64
+	var numa NumaEvents
 	for _, z := range zones {
 		free += z.FreePages()
 		for o := 9; o <= MaxOrder; o++ { // free memory in whole pageblocks
@@ -17,7 +18,7 @@ func (m *Memory) zoneStats(zones []*Zone, in Info) []Stat {
 				blocks += n << o
 			}
 		}
-		alloc += z.PgAlloc
+		numa = numa.Add(z.Numa)
 	}
 	return []Stat{
 		{"nr_free_pages", free}, {"nr_free_pages_blocks", blocks},
@@ -25,8 +26,8 @@ func (m *Memory) zoneStats(zones []*Zone, in Info) []Stat {
 		{"nr_zone_inactive_file", in.InactiveFile}, {"nr_zone_active_file", in.ActiveFile},
 		{"nr_zone_unevictable", 0}, {"nr_zone_write_pending", in.Dirty + in.Writeback},
 		{"nr_mlock", 0}, {"nr_zspages", 0}, {"nr_free_cma", 0},
-		{"numa_hit", alloc}, {"numa_miss", 0}, {"numa_foreign", 0}, {"numa_interleave", 0},
-		{"numa_local", alloc}, {"numa_other", 0},
+		{"numa_hit", numa.Hit}, {"numa_miss", numa.Miss}, {"numa_foreign", numa.Foreign},
+		{"numa_interleave", numa.Interleave}, {"numa_local", numa.Local}, {"numa_other", numa.Other},
 	}
 }
 

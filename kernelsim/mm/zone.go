@@ -45,6 +45,7 @@ type Zone struct {
 
 	// Events, as the per-zone vmstat counters.
 	PgAlloc uint64
+	Numa    NumaEvents
 }
 
 // Spanned is spanned_pages: the frames from the first to the last, holes included.

@@ -408,3 +408,23 @@ func (s *Scheduler) Children(tgid int) []int {
 	}
 	return out
 }
+
+// PlaceNew is the CPU the first thread of a process forked now from ppid
+// and allowed on allowed would start on, as Spawn and wake_up_new_task
+// place it, or -1 if it could start nowhere: its image is faulted in
+// there, so its memory comes from that CPU's node.
+func (s *Scheduler) PlaceNew(allowed cpu.Mask, ppid int) int {
+	all := cpu.MaskAll(len(s.cpus))
+	t := &Task{Allowed: allowed.And(all)}
+	if allowed.Empty() {
+		t.Allowed = all
+	}
+	if !t.Allowed.Intersects(s.onlineMask()) {
+		return -1
+	}
+	t.CPU = t.Allowed.First()
+	if pt := s.tasks[ppid]; pt != nil && !pt.proc.exited && t.Allowed.Has(pt.proc.Leader().CPU) {
+		t.CPU = pt.proc.Leader().CPU
+	}
+	return s.selectRQ(t).cpu
+}
