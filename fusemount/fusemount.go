@@ -4,6 +4,7 @@ package fusemount
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
 
+	"ksim/kernelsim/errno"
 	"ksim/kernfs"
 )
 
@@ -51,6 +53,7 @@ type Server struct {
 	dir    string
 	server *fuse.Server
 	outbox *kernfs.Outbox
+	state  *state
 }
 
 // Mount serves root at dir. A stale mount left at dir by a killed server
@@ -70,7 +73,7 @@ func mount(dir string, root kernfs.Dir, opt Options) (*Server, error) {
 	if err := DetachStale(dir); err != nil {
 		return nil, err
 	}
-	s := &state{timeNs: opt.TimeNs, log: opt.Log, outbox: opt.Outbox, dirs: map[kernfs.Dir]*gofs.Inode{}, inodes: map[uint64]*gofs.Inode{}}
+	s := &state{timeNs: opt.TimeNs, log: opt.Log, outbox: opt.Outbox, stop: newStopSignal(), dirs: map[kernfs.Dir]*gofs.Inode{}, inodes: map[uint64]*gofs.Inode{}}
 	rootNode := &rootNode{node: node{s: s, kn: root, cacheable: true}, pid: os.Getpid()}
 	var rootID *gofs.StableAttr
 	if a := root.Attr(); a.Ino != 0 && a.Ino != ^uint64(0) {
@@ -114,7 +117,7 @@ func mount(dir string, root kernfs.Dir, opt Options) (*Server, error) {
 		s.mu.Unlock()
 		go opt.Outbox.Serve(s.deliver)
 	}
-	return &Server{dir: dir, server: srv, outbox: opt.Outbox}, nil
+	return &Server{dir: dir, server: srv, outbox: opt.Outbox, state: s}, nil
 }
 
 // Wait blocks until the file system is unmounted.
@@ -129,7 +132,21 @@ func (s *Server) Wait() {
 // serving it. A busy mount is detached lazily (MNT_DETACH) and
 // ErrDetachedBusy returned: its users keep it until this process exits.
 // So is a mount someone else detached (Stop does when it is busy).
+//
+// The server is stopping from here on: requests in flight, and those the
+// users of a detached mount still make, end as interrupted (an advance
+// after its slice) instead of keeping the server alive. If the mount
+// stays (another error), requests run to their end again.
 func (s *Server) Unmount() error {
+	s.state.stop.stop()
+	err := s.unmount()
+	if err != nil && !errors.Is(err, ErrDetachedBusy) {
+		s.state.stop.resume()
+	}
+	return err
+}
+
+func (s *Server) unmount() error {
 	if t, _ := topMount(s.dir); t != fsType {
 		return ErrDetachedBusy
 	}
@@ -148,6 +165,9 @@ type state struct {
 	timeNs int64
 	log    *slog.Logger
 	outbox *kernfs.Outbox
+	// stop ends the kernel model's contexts of requests when the server
+	// stops (see interrupt.go).
+	stop *stopSignal
 
 	mu sync.Mutex
 	// dirs are the inodes of directories whose entries the host caches,
@@ -237,28 +257,38 @@ func (n *node) OnForget() {
 	}
 }
 
+// errno is the errno a request on n fails with (kernfs.Errno). An error
+// that carries none is a bug in the view or the kernel model: the caller
+// gets EIO, and the log says so, so that no refusal is a silent EIO.
+func (n *node) errno(err error) syscall.Errno {
+	if _, ok := errno.Of(err); !ok && err != nil && n.s.log != nil {
+		n.s.log.Error("BUG: error without an errno, failing with EIO", "file", n.Path(nil), "err", err)
+	}
+	return kernfs.Errno(err)
+}
+
 // refused logs a write the tree refused, with the reason Linux would keep
 // to itself: the caller sees only the errno.
 func (s *state) refused(ctx context.Context, n *node, op string, err error) {
 	if s.log == nil {
 		return
 	}
-	errno := kernfs.Errno(err)
+	code := kernfs.Errno(err)
 	pid := 0
 	if c, ok := fuse.FromContext(ctx); ok {
 		pid = int(c.Pid)
 	}
 	what := op + " refused"
-	if errno == syscall.EINTR {
-		what = op + " interrupted" // the writer gave up waiting: nothing was refused
+	if code == syscall.EINTR {
+		what = op + " interrupted" // the writer was killed while it waited: nothing was refused
 	}
-	s.log.Warn(what, "file", n.Path(nil), "errno", unix.ErrnoName(errno), "reason", reason(err, errno), "pid", pid)
+	s.log.Warn(what, "file", n.Path(nil), "errno", unix.ErrnoName(code), "reason", reason(err, code), "pid", pid)
 }
 
 // reason is an error's text without the errno's own words at its end.
-func reason(err error, errno syscall.Errno) string {
+func reason(err error, code syscall.Errno) string {
 	msg := err.Error()
-	if r := strings.TrimSuffix(msg, ": "+errno.Error()); r != "" {
+	if r := strings.TrimSuffix(msg, ": "+code.Error()); r != "" {
 		return r
 	}
 	return msg
@@ -403,19 +433,23 @@ func (n *node) Getattr(_ context.Context, _ gofs.FileHandle, out *fuse.AttrOut) 
 }
 
 // caller describes who makes a request. The request comes through the
-// mount, so the host's kernel sees what it changes.
-func caller(ctx context.Context) *kernfs.Caller {
-	c, ok := fuse.FromContext(ctx)
+// mount, so the host's kernel sees what it changes. Its context is not
+// go-fuse's ctx, which any signal ends, but one that only a fatal signal
+// or the server stopping ends (requestContext, interrupt.go). release
+// ends what that context runs: call it when the handler returns.
+func (s *state) caller(ctx context.Context) (c *kernfs.Caller, release func()) {
+	fc, ok := fuse.FromContext(ctx)
 	if !ok {
 		kc := kernfs.NewCaller(0, 0, kernfs.Identity{})
 		kc.ThroughMount = true
-		return kc
+		return kc, func() {}
 	}
-	pid := int(c.Pid)
-	kc := kernfs.NewLazyCaller(c.Uid, c.Gid, pid, func() kernfs.Identity { return identify(pid) })
-	kc.Ctx = ctx
+	pid := int(fc.Pid)
+	kc := kernfs.NewLazyCaller(fc.Uid, fc.Gid, pid, func() kernfs.Identity { return identify(pid) })
+	rc := newRequestContext(ctx, pid, s.stop.channel())
+	kc.Ctx = rc
 	kc.ThroughMount = true
-	return kc
+	return kc, rc.release
 }
 
 // ino gives a node a stable inode number from where it is and which
@@ -497,9 +531,11 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*go
 	if !ok {
 		return nil, syscall.ENOTDIR
 	}
-	kn, err := dir.Lookup(caller(ctx), name)
+	c, release := n.s.caller(ctx)
+	defer release()
+	kn, err := dir.Lookup(c, name)
 	if err != nil {
-		return nil, kernfs.Errno(err)
+		return nil, n.errno(err)
 	}
 	cn := n.child(ctx, name, kn)
 	cn.entryOut(out)
@@ -512,9 +548,11 @@ func (n *node) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	if !ok {
 		return nil, syscall.ENOTDIR
 	}
-	ents, err := dir.ReadDir(caller(ctx))
+	c, release := n.s.caller(ctx)
+	defer release()
+	ents, err := dir.ReadDir(c)
 	if err != nil {
-		return nil, kernfs.Errno(err)
+		return nil, n.errno(err)
 	}
 	// Linux lists . and .. first, and tools count on it: procps sysctl skips
 	// the first two entries unseen.
@@ -540,9 +578,11 @@ func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
 	if !ok {
 		return nil, syscall.EINVAL
 	}
-	target, err := l.Readlink(caller(ctx))
+	c, release := n.s.caller(ctx)
+	defer release()
+	target, err := l.Readlink(c)
 	if err != nil {
-		return nil, kernfs.Errno(err)
+		return nil, n.errno(err)
 	}
 	return []byte(target), 0
 }
@@ -554,12 +594,14 @@ func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 	if !ok {
 		return nil, 0, syscall.EISDIR
 	}
-	h, err := f.Open(caller(ctx), int(flags))
+	c, release := n.s.caller(ctx)
+	defer release()
+	h, err := f.Open(c, int(flags))
 	if err != nil {
 		if flags&syscall.O_ACCMODE != syscall.O_RDONLY {
 			n.s.refused(ctx, n, "open for write", err)
 		}
-		return nil, 0, kernfs.Errno(err)
+		return nil, 0, n.errno(err)
 	}
 	fh, fuseFlags := n.handleFor(h)
 	return fh, fuseFlags, 0

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"ksim/kernelsim/errno"
 	"ksim/kernfs"
 	"ksim/kernfs/memfs"
 )
@@ -574,4 +576,42 @@ func TestHandlesHearFlushFsyncAndRelease(t *testing.T) {
 	require.Eventually(t, func() bool { return len(c.list()) == 4 }, 5*time.Second, time.Millisecond,
 		"release comes after close returns")
 	require.Equal(t, []string{"fsync dataOnly=false", "fsync dataOnly=true", "flush", "release"}, c.list())
+}
+
+// An error without an errno is a bug: the caller gets EIO, and the log
+// says BUG, so no refusal is a silent EIO; an error with one is passed on.
+func TestAnErrorWithoutErrnoIsLoggedAsABug(t *testing.T) {
+	requireMountable(t)
+	var log strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &log}, nil))
+	root := kernfs.NewStaticDir(0o755,
+		kernfs.Entry{Name: "careless", Node: kernfs.NewFile(0o644, func(*kernfs.Caller) ([]byte, error) {
+			return nil, errors.New("forgot the errno")
+		}, nil)},
+		kernfs.Entry{Name: "careful", Node: kernfs.NewFile(0o644, func(*kernfs.Caller) ([]byte, error) {
+			return nil, errno.Errorf(syscall.ESRCH, "no such task")
+		}, nil)})
+	dir := mountTree(t, root, Options{Log: logger})
+	_, err := os.ReadFile(filepath.Join(dir, "careless"))
+	require.ErrorIs(t, err, syscall.EIO)
+	_, err = os.ReadFile(filepath.Join(dir, "careful"))
+	require.ErrorIs(t, err, syscall.ESRCH)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Contains(t, log.String(), `BUG: error without an errno`)
+	require.Contains(t, log.String(), `err="forgot the errno"`)
+	require.Equal(t, 1, strings.Count(log.String(), "BUG"))
+}
+
+// lockedWriter lets the server's goroutines log into one builder.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *strings.Builder
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -22,8 +22,10 @@ import (
 func (n *node) Setattr(ctx context.Context, _ gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if sa, ok := n.kn.(kernfs.Setattrer); ok {
 		if change := attrChange(in); change.Valid != 0 {
-			if err := sa.Setattr(caller(ctx), change); err != nil {
-				return kernfs.Errno(err)
+			c, release := n.s.caller(ctx)
+			defer release()
+			if err := sa.Setattr(c, change); err != nil {
+				return n.errno(err)
 			}
 		}
 	} else if in.Valid&^(fuse.FATTR_SIZE|fuse.FATTR_FH|fuse.FATTR_LOCKOWNER|fuse.FATTR_ATIME|fuse.FATTR_MTIME|
@@ -78,9 +80,11 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	if !ok {
 		return nil, nil, 0, syscall.EACCES
 	}
-	kn, h, err := cr.Create(caller(ctx), name, kernfs.FileMode(mode), int(flags))
+	c, release := n.s.caller(ctx)
+	defer release()
+	kn, h, err := cr.Create(c, name, kernfs.FileMode(mode), int(flags))
 	if err != nil {
-		return nil, nil, 0, kernfs.Errno(err)
+		return nil, nil, 0, n.errno(err)
 	}
 	cn := n.child(ctx, name, kn)
 	cn.entryOut(out)
@@ -91,7 +95,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 // made answers an operation that made a node named name in n.
 func (n *node) made(ctx context.Context, name string, kn kernfs.Node, err error, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	if err != nil {
-		return nil, kernfs.Errno(err)
+		return nil, n.errno(err)
 	}
 	cn := n.child(ctx, name, kn)
 	cn.entryOut(out)
@@ -104,7 +108,9 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 	if !ok {
 		return nil, syscall.EPERM
 	}
-	kn, err := mk.Mkdir(caller(ctx), name, kernfs.FileMode(mode|syscall.S_IFDIR))
+	c, release := n.s.caller(ctx)
+	defer release()
+	kn, err := mk.Mkdir(c, name, kernfs.FileMode(mode|syscall.S_IFDIR))
 	return n.made(ctx, name, kn, err, out)
 }
 
@@ -114,7 +120,9 @@ func (n *node) Mknod(ctx context.Context, name string, mode uint32, rdev uint32,
 	if !ok {
 		return nil, syscall.EPERM
 	}
-	kn, err := mk.Mknod(caller(ctx), name, kernfs.FileMode(mode), decodeDev(rdev))
+	c, release := n.s.caller(ctx)
+	defer release()
+	kn, err := mk.Mknod(c, name, kernfs.FileMode(mode), decodeDev(rdev))
 	return n.made(ctx, name, kn, err, out)
 }
 
@@ -124,7 +132,9 @@ func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 	if !ok {
 		return nil, syscall.EPERM
 	}
-	kn, err := sl.Symlink(caller(ctx), name, target)
+	c, release := n.s.caller(ctx)
+	defer release()
+	kn, err := sl.Symlink(c, name, target)
 	return n.made(ctx, name, kn, err, out)
 }
 
@@ -136,7 +146,9 @@ func (n *node) Link(ctx context.Context, target gofs.InodeEmbedder, name string,
 		return nil, syscall.EPERM
 	}
 	kn := opsOf(target.EmbeddedInode()).kn
-	return n.made(ctx, name, kn, ln.Link(caller(ctx), name, kn), out)
+	c, release := n.s.caller(ctx)
+	defer release()
+	return n.made(ctx, name, kn, ln.Link(c, name, kn), out)
 }
 
 // Unlink implements gofs.NodeUnlinker.
@@ -145,7 +157,9 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 	if !ok {
 		return syscall.EPERM
 	}
-	return kernfs.Errno(u.Unlink(caller(ctx), name))
+	c, release := n.s.caller(ctx)
+	defer release()
+	return n.errno(u.Unlink(c, name))
 }
 
 // Rmdir implements gofs.NodeRmdirer.
@@ -154,7 +168,9 @@ func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 	if !ok {
 		return syscall.EPERM
 	}
-	return kernfs.Errno(r.Rmdir(caller(ctx), name))
+	c, release := n.s.caller(ctx)
+	defer release()
+	return n.errno(r.Rmdir(c, name))
 }
 
 // Rename implements gofs.NodeRenamer; flags are renameat2's.
@@ -167,7 +183,9 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	if !ok {
 		return syscall.ENOTDIR
 	}
-	return kernfs.Errno(r.Rename(caller(ctx), name, newDir, newName, kernfs.RenameFlags(flags)))
+	c, release := n.s.caller(ctx)
+	defer release()
+	return n.errno(r.Rename(c, name, newDir, newName, kernfs.RenameFlags(flags)))
 }
 
 // Statfs implements gofs.NodeStatfser: the nearest node up the tree that
@@ -176,9 +194,11 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 	for in := n.EmbeddedInode(); in != nil; {
 		if sf, ok := opsOf(in).kn.(kernfs.Statfser); ok {
-			st, err := sf.Statfs(caller(ctx))
+			c, release := n.s.caller(ctx)
+			defer release()
+			st, err := sf.Statfs(c)
 			if err != nil {
-				return kernfs.Errno(err)
+				return n.errno(err)
 			}
 			*out = fuse.StatfsOut{
 				Blocks: st.Blocks, Bfree: st.BlocksFree, Bavail: st.BlocksAvail,
@@ -205,7 +225,9 @@ func (n *node) Fsync(ctx context.Context, f gofs.FileHandle, flags uint32) sysca
 		return syscall.ENOTSUP
 	}
 	const fdatasync = 1 // FUSE_FSYNC_FDATASYNC
-	return kernfs.Errno(s.Fsync(caller(ctx), flags&fdatasync != 0))
+	c, release := n.s.caller(ctx)
+	defer release()
+	return n.errno(s.Fsync(c, flags&fdatasync != 0))
 }
 
 // Setxattr implements gofs.NodeSetxattrer. No tree holds extended
@@ -247,27 +269,32 @@ var (
 
 // Read implements gofs.FileReader: never more than the read asked for.
 func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	k, err := h.h.Read(caller(ctx), dest, off)
+	c, release := h.n.s.caller(ctx)
+	defer release()
+	k, err := h.h.Read(c, dest, off)
 	if err != nil {
-		return nil, kernfs.Errno(err)
+		return nil, h.n.errno(err)
 	}
 	return fuse.ReadResultData(dest[:k]), 0
 }
 
 // Write implements gofs.FileWriter.
 func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
-	k, err := h.h.Write(caller(ctx), data, off)
+	c, release := h.n.s.caller(ctx)
+	defer release()
+	k, err := h.h.Write(c, data, off)
 	if !h.cachesPages {
 		// What the write changed leaves the host's caches before it
 		// returns, so a script that writes and then looks never sees the
 		// old entries. Not for a page-cached file: the host holds the
 		// pages being written locked until we answer, and dropping pages
-		// would wait for them.
-		_ = h.n.s.outbox.Flush(ctx)
+		// would wait for them. A handled signal does not cut this wait
+		// short either: only a fatal one (c's context).
+		_ = h.n.s.outbox.Flush(c.Context())
 	}
 	if err != nil {
 		h.n.s.refused(ctx, h.n, "write", err)
-		return 0, kernfs.Errno(err)
+		return 0, h.n.errno(err)
 	}
 	return uint32(k), 0
 }
@@ -279,9 +306,11 @@ func (h *handle) Lseek(ctx context.Context, off uint64, whence uint32) (uint64, 
 	if !ok {
 		return off, 0 // SEEK_DATA: all of a generated file is data
 	}
-	pos, err := s.Seek(caller(ctx), int64(off), int(whence))
+	c, release := h.n.s.caller(ctx)
+	defer release()
+	pos, err := s.Seek(c, int64(off), int(whence))
 	if err != nil {
-		return 0, kernfs.Errno(err)
+		return 0, h.n.errno(err)
 	}
 	return uint64(pos), 0
 }
@@ -289,7 +318,9 @@ func (h *handle) Lseek(ctx context.Context, off uint64, whence uint32) (uint64, 
 // Flush implements gofs.FileFlusher: each close(2) of a descriptor.
 func (h *handle) Flush(ctx context.Context) syscall.Errno {
 	if f, ok := h.h.(kernfs.Flusher); ok {
-		return kernfs.Errno(f.Flush(caller(ctx)))
+		c, release := h.n.s.caller(ctx)
+		defer release()
+		return h.n.errno(f.Flush(c))
 	}
 	return 0
 }
@@ -297,7 +328,9 @@ func (h *handle) Flush(ctx context.Context) syscall.Errno {
 // Release implements gofs.FileReleaser: the last descriptor is closed.
 func (h *handle) Release(ctx context.Context) syscall.Errno {
 	if r, ok := h.h.(kernfs.Releaser); ok {
-		r.Release(caller(ctx))
+		c, release := h.n.s.caller(ctx)
+		defer release()
+		r.Release(c)
 	}
 	return 0
 }

@@ -21,7 +21,8 @@ import (
 //     keeps its turn until all its time has run, so a change written
 //     during it applies after it, whatever the host's timing; on a
 //     realtime clock it gives the turn back between slices. A writer
-//     waiting for its turn gives up when its request is interrupted.
+//     waiting for its turn gives up when its context ends (its caller
+//     was killed).
 //   - Time runs in slices of about SliceBudget of host time, with the lock
 //     released between them, so no request waits long behind an advance
 //     or a realtime catch-up. A slice ends only right after a tick, and

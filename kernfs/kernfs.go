@@ -13,10 +13,11 @@ package kernfs
 
 import (
 	"context"
-	"errors"
 	"io/fs"
 	"sync"
 	"syscall"
+
+	"ksim/kernelsim/errno"
 )
 
 // Attr is what stat shows of a node. A node that supplies its own inode
@@ -123,13 +124,11 @@ var (
 	ErrNotExist = syscall.ENOENT
 )
 
-// Errno finds the errno an error stands for: a wrapped syscall.Errno, or EIO.
+// Errno is the errno a request fails with: the one err carries
+// (errno.Of, the one mapping), or EIO for an error that carries none —
+// a bug in the view or the kernel, which the server logs as one.
 func Errno(err error) syscall.Errno {
-	if err == nil {
-		return 0
-	}
-	var e syscall.Errno
-	if errors.As(err, &e) {
+	if e, ok := errno.Of(err); ok || err == nil {
 		return e
 	}
 	return syscall.EIO
@@ -141,7 +140,8 @@ type Caller struct {
 	Uid, Gid uint32
 	// HostPid is the calling thread's id in the server's pid namespace, 0 if unknown.
 	HostPid int
-	// Ctx is done when the request is interrupted (FUSE INTERRUPT); nil for none.
+	// Ctx is done when the caller can no longer take the answer (it was
+	// killed) or the server stops; nil for none.
 	Ctx context.Context
 	// ThroughMount says the request came through the mount, so the host's
 	// kernel has seen what it changes: a tree posts to its Outbox only
@@ -184,8 +184,8 @@ func (c *Caller) Identity() Identity {
 	return c.id
 }
 
-// Context is done when the request is interrupted: a write that waits
-// for its turn gives up then.
+// Context is done when the caller was killed or the server stops: a
+// write that waits for its turn gives up then.
 func (c *Caller) Context() context.Context {
 	if c == nil || c.Ctx == nil {
 		return context.Background()
