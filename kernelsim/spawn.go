@@ -95,7 +95,7 @@ func (m *Machine) Spawn(req SpawnRequest) (*sched.Task, error) {
 	defer m.Sched.SetCurrent(nil)
 	as, err := m.Mem.NewAddressSpace(img, m.rng, req.MemPolicy, m.homeNode(spec.Allowed, spec.PPid))
 	if err != nil {
-		return nil, errno.Errorf(syscall.ENOMEM, "%s: %w: %w", spec.Comm, err, sched.ErrNoMemory)
+		return nil, errno.Errorf(syscall.ENOMEM, "%s: %w", spec.Comm, err)
 	}
 	spec.MM = as
 	t, err := m.Sched.Spawn(spec)

@@ -15,7 +15,6 @@ import (
 var (
 	ErrNoProcess     = errno.New(syscall.ESRCH, "no such process")
 	ErrInvalidSignal = errno.New(syscall.EINVAL, "invalid signal")
-	ErrNoMemory      = errno.New(syscall.ENOMEM, "cannot allocate memory")
 )
 
 // Spec describes a process to create, as fork and exec would make it.
@@ -107,8 +106,8 @@ func (s *Scheduler) Spawn(spec Spec) (*Task, error) {
 			for range i {
 				s.mem.FreeKernelStack()
 			}
-			s.pidAlloc.last = pids[0] - 1 // as if the fork never happened
-			return nil, fmt.Errorf("spawn %s: %w: %w", spec.Comm, err, ErrNoMemory)
+			s.pidAlloc.last = pids[0] - 1                          // as if the fork never happened
+			return nil, fmt.Errorf("spawn %s: %w", spec.Comm, err) // mm.ErrNoMemory: ENOMEM
 		}
 	}
 
