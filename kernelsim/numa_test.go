@@ -48,6 +48,7 @@ func TestFirstTouchOnTheTasksNode(t *testing.T) {
 	k := bootKernel(t, 8<<30, 2)
 	used := func(n int) uint64 { in := k.Mem.NodeInfo(n); return in.Total - in.Free }
 	before0, before1 := used(0), used(1)
+	require.Positive(t, before1, "node 1's CPUs have their per-CPU areas there")
 	hits := k.Mem.NodeNuma(1)
 	anon := spawnNuma(t, k, nodeCPUs(k, 1), "default", 1<<30)
 	require.Zero(t, anon[0])

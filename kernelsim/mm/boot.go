@@ -21,8 +21,18 @@ func (m *Memory) bootConsumers() error {
 		_, err := m.allocKernel(n, kind, 0, Unmovable)
 		return err
 	}
-	if err := kernel(min(512+total/4096, 64*mib), Percpu); err != nil {
-		return err
+	// Each CPU's unit of the per-CPU areas lies on its own node
+	// (pcpu_fc_alloc asks cpu_to_node's), and every node has CPUs.
+	percpu, nodes := min(512+total/4096, 64*mib), uint64(len(m.nodes))
+	for n := range nodes {
+		share := percpu / nodes
+		if n == 0 {
+			share += percpu % nodes
+		}
+		req := allocRequest{owner: Owner{Kind: Percpu, MT: Unmovable}, highest: ZoneNormal, reclaim: true, oom: true, node: int(n) + 1}
+		if _, err := m.alloc(share, req); err != nil {
+			return err
+		}
 	}
 	if err := kernel(4096+m.rng.Uint64N(1024), Vmalloc); err != nil {
 		return err
