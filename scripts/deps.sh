@@ -5,7 +5,7 @@
 # says what is missing.
 set -euo pipefail
 
-packages=(fuse3 procps util-linux psmisc sysstat irqbalance numactl)
+packages=(fuse3 procps util-linux psmisc sysstat irqbalance numactl e2fsprogs)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

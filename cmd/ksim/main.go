@@ -28,6 +28,7 @@ func init() {
 		{"mount", "[flags] MOUNTPOINT", "boot a simulated kernel and mount its proc/, sys/ and dev/", runMount},
 		{"umount", "MOUNTPOINT", "stop the kernel mounted at MOUNTPOINT and unmount it", runUmount},
 		{"exec", "MOUNTPOINT -- CMD [ARG...]", "run CMD with the simulated /proc, /sys and /dev/kmsg", runExec},
+		{"mkfs", "[flags] IMAGE", "make an ext4 file system in an image file, as mkfs.ext4 does", runMkfs},
 		{"version", "", "print ksim's version", runVersion},
 	}
 }
